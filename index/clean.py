@@ -1,0 +1,206 @@
+"""Separate an article's news text from site boilerplate, without rewriting a character.
+
+Cleaning only decides which line spans of the raw text are kept; it never edits text
+inside a span. :class:`OffsetMap` joins the kept spans into the cleaned text and maps
+every position of it back to the raw text, so any later offset is an offset into the
+original article. The rules are general patterns of news-site furniture (donation
+appeals, calls to action, share and comment widgets, breadcrumbs, photo credits,
+syndication notes, mirror-address footers, datelines), not a list of known sentences.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .records import Span
+
+_WORD = re.compile(r"[\w’'$€£%-]+")
+_TERMINAL = re.compile(r"[.!?…:][\"”’')\]]*$")
+
+_CALL_TO_ACTION = re.compile(
+    r"^(?:please\s+)?(?:"
+    r"read more|read next|read also|see also|source link|source|share(?: this)?(?: article| story| post| page)?|share on \w+"
+    r"|leave a (?:reply|comment)|post a comment|comments?|reply|remind me later|not ready to (?:support|donate|subscribe)(?: today)?"
+    r"|pa[iy]ments? methods?|sign (?:up|in)|log ?in|register|subscribe(?: now| today| here)?|contact(?: us)?|advertisement|advertising"
+    r"|related(?: articles| stories| news| content)?|recommended(?: for you)?|more (?:stories|news|from [\w ]+)|most (?:read|popular)|trending(?: now)?"
+    r"|follow us(?: on [\w ]+)?|print(?: this)?(?: article| page)?|email(?: this)?(?: article)?|click here.*|newsletter(?: sign-?up)?"
+    r"|tags?:.*|filed under:?.*|topics?:.*|skip to (?:main )?content|back to top|home|menu|search|close"
+    r"|(?:support|donate to|subscribe to|join) (?:us|our \w+|the [A-Z][\w’' .&-]{0,60}|[A-Z][\w’' .&-]{0,60})"
+    r")[.!?:…]*$",
+    re.IGNORECASE,
+)
+_COMMENT_FORM = re.compile(r"email address will not be published|required fields are marked|notify me of (?:new|follow-up) comments", re.I)
+_CRUMBS = re.compile(r"^[\w’'&.-]+(?:[ \u00a0]+[\w’'&.-]+){0,3}(?:[ \u00a0]*[/›»>|][ \u00a0]*[\w’'&.-]+(?:[ \u00a0]+[\w’'&.-]+){0,3})+$")
+_PHOTO_CREDIT = re.compile(
+    r"(?:\((?:[^()]*\b(?:photo|photograph|picture|image|file photo|representational|representative(?: image)?|illustration)\b[^()]*)\)"
+    r"|(?:/|\|)\s*(?:getty images|afp|reuters|ap|epa)(?: via getty images)?)\s*$"
+    r"|^(?:photo|photograph|image|picture|credit|photo credit)s?\s*[:|]",
+    re.IGNORECASE,
+)
+_EDITORIAL_NOTE = re.compile(r"^\(.*\b(?:syndicated|auto-generated|not been edited|wire service|staff)\b.*\)$", re.I)
+_MIRROR_FOOTER = re.compile(r"can also be accessed at|alternate (?:web )?address|mirror (?:site|address)", re.I)
+_BARE_URL = re.compile(r"^(?:https?://\S+|www\.\S+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|co\.uk|uk|ru|ir|tv|news|info)/?\S*)$", re.I)
+_DATELINE = re.compile(r"^(?:published|updated|posted|last updated|first published|date)\b[\s:]*(?:on\s+)?\S.{0,50}$", re.I)
+_BYLINE = re.compile(r"^by\s+[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}(?:\s*(?:,|and|&|\|).{0,60})?$")
+_MD_IMAGE = re.compile(r"^!\[[^\]]*\]\([^)]*\)$")
+
+_APPEAL_CUES = re.compile(
+    r"donat\w*|contribut\w*|support(?:ing)? us\b|your support|supporting (?:the |our )?[A-Z]\w+|subscri\w+|membership"
+    r"|become a (?:member|supporter|patron)|monthly|paywall|we need your help|your help|small favou?r"
+    r"|independent journalism|our (?:work|staff|journalists|mission|reporting|newsroom|voice|commitment)"
+    r"|we,? the journalists|thank you for (?:standing|reading|supporting|your)|dear readers?|remind me later"
+    r"|[$€£]\s?\d",
+    re.IGNORECASE,
+)
+_APPEAL_OPENER = re.compile(
+    r"^(?:…\s*|\.\.\.\s*)?(?:dear readers?\b|a message from\b|we have a small favou?r|before you go\b|if you (?:value|like|enjoy|appreciate)\b"
+    r"|please (?:support|donate|consider)\b|support (?:independent|our)\b)",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _is_short_label(text: str, max_words: int = 4) -> bool:
+    return _words(text) <= max_words and not _TERMINAL.search(text)
+
+
+# Rules that judge one line on its own: (reason, predicate).
+LINE_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("call to action", lambda t: _words(t) <= 12 and bool(_CALL_TO_ACTION.match(t))),
+    ("comment form", lambda t: bool(_COMMENT_FORM.search(t))),
+    ("navigation crumbs", lambda t: _words(t) <= 12 and bool(_CRUMBS.match(t)) and bool(re.search(r"[/›»>|]", t))),
+    ("photo credit", lambda t: bool(_PHOTO_CREDIT.search(t))),
+    ("syndication note", lambda t: bool(_EDITORIAL_NOTE.match(t))),
+    ("mirror-address footer", lambda t: bool(_MIRROR_FOOTER.search(t))),
+    ("bare link", lambda t: bool(_BARE_URL.match(t))),
+    ("dateline", lambda t: bool(_DATELINE.match(t)) and bool(re.search(r"\d", t))),
+    ("byline", lambda t: _words(t) <= 12 and bool(_BYLINE.match(t))),
+    ("image", lambda t: bool(_MD_IMAGE.match(t))),
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    span: Span
+    text: str
+
+
+def split_lines(raw: str) -> list[Line]:
+    """Every non-blank line of ``raw``, trimmed of surrounding white space, with its span."""
+    lines = []
+    for match in re.finditer(r"[^\n\r]+", raw):
+        text = match.group()
+        stripped = text.strip()
+        if not stripped:
+            continue
+        start = match.start() + (len(text) - len(text.lstrip()))
+        lines.append(Line(Span(start, start + len(stripped)), stripped))
+    return lines
+
+
+def is_appeal(text: str) -> bool:
+    """A paragraph asking readers for money or sign-ups, judged by its cues."""
+    cues = {m.group().lower() for m in _APPEAL_CUES.finditer(text)}
+    return bool(_APPEAL_OPENER.match(text)) or len(cues) >= 2
+
+
+def clean(raw: str) -> tuple[tuple[Span, ...], tuple[tuple[Span, str], ...]]:
+    """Split ``raw`` into kept line spans and removed ones (each with its reason)."""
+    lines = split_lines(raw)
+    reasons: list[str | None] = []
+    for line in lines:
+        reasons.append(next((name for name, rule in LINE_RULES if rule(line.text)), None))
+
+    # A donation appeal runs over several paragraphs: once one is found, the paragraphs
+    # that follow it belong to it while they still read like an appeal or a widget label.
+    in_appeal = False
+    for i, line in enumerate(lines):
+        if is_appeal(line.text):
+            reasons[i] = "donation appeal"
+            in_appeal = True
+        elif in_appeal and (_APPEAL_CUES.search(line.text) or _words(line.text) <= 6 or reasons[i]):
+            reasons[i] = reasons[i] or "donation appeal"
+        else:
+            in_appeal = False
+        # An opener line ("A message from X:") announces the appeal that follows it.
+        if reasons[i] == "donation appeal" and i > 0 and reasons[i - 1] is None and lines[i - 1].text.endswith(":") and _words(lines[i - 1].text) <= 8:
+            reasons[i - 1] = "donation appeal"
+
+    # Short labels beside a dateline ("A News WORLD" above "Published ...") are the byline block.
+    for i, reason in enumerate(list(reasons)):
+        if reason == "dateline":
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(lines) and reasons[j] is None and _is_short_label(lines[j].text, 3):
+                    reasons[j] = "byline"
+
+    # Below the story's last boilerplate line, short labels are page furniture (app
+    # promos, section links): the story itself never ends on a bare label.
+    tail = len(lines)
+    while tail > 0 and (reasons[tail - 1] is not None or _is_short_label(lines[tail - 1].text, 6)):
+        tail -= 1
+    first_removed = next((i for i in range(tail, len(lines)) if reasons[i] is not None), len(lines))
+    for i in range(first_removed, len(lines)):
+        reasons[i] = reasons[i] or "page furniture"
+
+    # A headline printed twice in a row keeps its first copy.
+    previous: str | None = None
+    for i, line in enumerate(lines):
+        if reasons[i] is None:
+            if line.text == previous:
+                reasons[i] = "repeated line"
+            previous = line.text
+
+    kept = tuple(line.span for line, reason in zip(lines, reasons) if reason is None)
+    removed = tuple((line.span, reason) for line, reason in zip(lines, reasons) if reason is not None)
+    return kept, removed
+
+
+class OffsetMap:
+    """The cleaned text (kept spans joined by blank lines) and its map back to the raw text.
+
+    >>> m = OffsetMap("ad\\nNews here.\\nmore", (Span(3, 13),))
+    >>> m.text, m.to_raw(0)
+    ('News here.', 3)
+    """
+
+    SEPARATOR = "\n\n"
+
+    def __init__(self, raw: str, kept: tuple[Span, ...]) -> None:
+        self._clean_starts: list[int] = []
+        self._raw_starts: list[int] = []
+        self._lengths: list[int] = []
+        parts: list[str] = []
+        position = 0
+        for span in kept:
+            if parts:
+                parts.append(self.SEPARATOR)
+                position += len(self.SEPARATOR)
+            self._clean_starts.append(position)
+            self._raw_starts.append(span.start)
+            self._lengths.append(len(span))
+            parts.append(raw[span.start:span.end])
+            position += len(span)
+        self.text = "".join(parts)
+
+    def to_raw(self, position: int) -> int:
+        """The raw offset of cleaned position ``position`` (an end offset maps to the end of its span)."""
+        if not 0 <= position <= len(self.text):
+            raise IndexError(f"position {position} outside cleaned text of length {len(self.text)}")
+        i = bisect.bisect_right(self._clean_starts, position) - 1
+        if i < 0:
+            return 0
+        offset = min(position - self._clean_starts[i], self._lengths[i])
+        return self._raw_starts[i] + offset
+
+    def span_to_raw(self, start: int, end: int) -> Span:
+        """Map a cleaned range inside one kept span back to the raw text."""
+        i = bisect.bisect_right(self._clean_starts, start) - 1
+        if i < 0 or end > self._clean_starts[i] + self._lengths[i]:
+            raise ValueError(f"cleaned range [{start}, {end}) crosses removed text")
+        return Span(self.to_raw(start), self.to_raw(end))

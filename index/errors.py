@@ -1,0 +1,21 @@
+"""The index's own exceptions: callers never see a raw sqlite3 or FAISS error."""
+
+
+class IndexError_(Exception):
+    """Base class of every error raised by ``newsdesk.index``."""
+
+
+class IndexNotBuilt(IndexError_):
+    """No index exists in the data directory yet."""
+
+
+class IndexLocked(IndexError_):
+    """Another process is writing to this index."""
+
+
+class IndexIncompatible(IndexError_):
+    """The index was built by another schema version or another embedding model."""
+
+
+class StoreError(IndexError_):
+    """The database failed underneath; the message says what was being done."""

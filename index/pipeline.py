@@ -1,0 +1,206 @@
+"""Ingestion as a Haystack ``Pipeline``: read → detect changes → clean → metadata →
+near-duplicates → chunk → embed → write. Each stage is a small component with a typed
+``run()``; the pipeline can be drawn, inspected and serialized (``pipeline.dumps()``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from haystack import Pipeline, component, default_from_dict, default_to_dict
+
+from .chunk import chunk_sentences, sentences_of
+from .clean import OffsetMap, clean
+from .dedupe import band_keys, minhash_of, similarity
+from .embed import Embedder, embed_key, passage_input
+from .metadata import extract_metadata
+from .records import Draft, RawArticle, Skipped
+from .store import ArticleStore
+
+
+class _StoreComponent:
+    """Serializes the store it writes to by its folder, as Haystack's writers do."""
+
+    store: ArticleStore
+
+    def to_dict(self) -> dict[str, Any]:
+        params = {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "store"}
+        return default_to_dict(self, store={"data_dir": str(self.store.data_dir), "index_type": self.store.index_type}, **params)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        store = data["init_parameters"]["store"]
+        data["init_parameters"]["store"] = ArticleStore(store["data_dir"], writer=True, index_type=store["index_type"])
+        return default_from_dict(cls, data)
+
+
+@component
+class ChangeDetector(_StoreComponent):
+    """Passes on new and changed articles; an exact re-ingest (same id, same content hash) stops here."""
+
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+
+    @component.output_types(articles=list[RawArticle], replaced=list[str], unchanged=list[str])
+    def run(self, articles: list[RawArticle]) -> dict[str, Any]:
+        """:returns: ``articles`` to index, ids of those that replace an older version, ``unchanged`` ids."""
+        fresh, replaced, unchanged = [], [], []
+        for article in articles:
+            stored = self.store.article_hash(article.id)
+            if stored == article.content_hash:
+                unchanged.append(article.id)
+                continue
+            if stored is not None:
+                replaced.append(article.id)
+            fresh.append(article)
+        return {"articles": fresh, "replaced": replaced, "unchanged": unchanged}
+
+
+@component
+class BoilerplateCleaner:
+    """Marks which line spans are news and which are site furniture (see :mod:`.clean`)."""
+
+    @component.output_types(drafts=list[Draft], skipped=list[Skipped])
+    def run(self, articles: list[RawArticle]) -> dict[str, Any]:
+        drafts, skipped = [], []
+        for article in articles:
+            kept, removed = clean(article.raw_text)
+            if not kept:
+                skipped.append(Skipped(article.source, "no article text left after removing site boilerplate"))
+                continue
+            drafts.append(Draft(article=article, kept=kept, removed=removed))
+        return {"drafts": drafts, "skipped": skipped}
+
+
+@component
+class MetadataExtractor:
+    """Title, publisher, date and URL where the article states them (see :mod:`.metadata`)."""
+
+    @component.output_types(drafts=list[Draft])
+    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+        return {"drafts": [dataclasses.replace(d, metadata=extract_metadata(d.article, d.kept, d.removed)) for d in drafts]}
+
+
+@component
+class NearDuplicateClusterer(_StoreComponent):
+    """Puts each article into the cluster of its closest earlier copy (MinHash >= ``threshold``)."""
+
+    def __init__(self, store: ArticleStore, threshold: float = 0.8) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        self.store = store
+        self.threshold = threshold
+
+    @component.output_types(drafts=list[Draft])
+    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+        out: list[Draft] = []
+        for draft in drafts:
+            signature = minhash_of(OffsetMap(draft.article.raw_text, draft.kept).text)
+            bands = band_keys(signature)
+            candidates = [(cid, np.frombuffer(sig, dtype=np.uint32), cluster) for cid, sig, cluster in self.store.lsh_candidates(bands)]
+            band_set = set(bands)
+            candidates += [(d.article.id, np.asarray(d.minhash, dtype=np.uint32), d.duplicate_of or d.article.id)
+                           for d in out if band_set.intersection(d.bands)]
+            best, best_score = None, self.threshold
+            for cid, other, cluster in candidates:
+                if cid == draft.article.id:
+                    continue  # its own older version
+                score = similarity(signature, other)
+                if score >= best_score:
+                    best, best_score = cluster, score
+            out.append(dataclasses.replace(draft, minhash=tuple(int(v) for v in signature), bands=tuple(bands), duplicate_of=best))
+        return {"drafts": out}
+
+
+@component
+class SentenceChunker:
+    """Sentences and token windows with offsets into the raw article (see :mod:`.chunk`)."""
+
+    def __init__(self, max_tokens: int = 192, overlap_tokens: int = 48) -> None:
+        if max_tokens < 16:
+            raise ValueError(f"max_tokens must be at least 16, got {max_tokens}")
+        if not 0 <= overlap_tokens < max_tokens:
+            raise ValueError(f"overlap_tokens must be in [0, max_tokens), got {overlap_tokens}")
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+
+    @component.output_types(drafts=list[Draft])
+    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+        out = []
+        for draft in drafts:
+            raw = draft.article.raw_text
+            sentences = sentences_of(raw, draft.kept)
+            chunks = chunk_sentences(draft.article.id, raw, sentences, self.max_tokens, self.overlap_tokens)
+            out.append(dataclasses.replace(draft, sentences=tuple(s for s, _ in sentences), chunks=tuple(chunks)))
+        return {"drafts": out}
+
+
+@component
+class ChunkEmbedder(_StoreComponent):
+    """Embeds every chunk whose input was never embedded before; reuses stored vectors otherwise."""
+
+    def __init__(self, store: ArticleStore, batch_size: int = 32) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self._embedder = Embedder(batch_size=batch_size)
+
+    def warm_up(self) -> None:
+        self._embedder.warm_up()
+
+    @component.output_types(drafts=list[Draft], embedded=int, reused=int)
+    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+        """:returns: drafts with ``vectors``; how many chunks were ``embedded`` and ``reused``."""
+        inputs = {}
+        per_draft = []
+        for draft in drafts:
+            keys = []
+            for chunk in draft.chunks:
+                text = passage_input(draft.metadata.title, chunk.text)
+                key = embed_key(text)
+                inputs.setdefault(key, text)
+                keys.append(key)
+            per_draft.append(keys)
+        known = self.store.cached_vectors(inputs)
+        missing = [k for k in inputs if k not in known]
+        computed = self._embedder.embed([inputs[k] for k in missing])
+        known.update(zip(missing, computed))
+        out = []
+        for draft, keys in zip(drafts, per_draft):
+            vectors = np.stack([known[k] for k in keys]) if keys else np.empty((0, self._embedder.dim), np.float32)
+            out.append(dataclasses.replace(draft, embed_keys=tuple(keys), vectors=vectors))
+        return {"drafts": out, "embedded": len(missing), "reused": sum(map(len, per_draft)) - len(missing)}
+
+
+@component
+class ArticleWriter(_StoreComponent):
+    """Commits a batch of articles in one transaction: all of them, or none."""
+
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+
+    @component.output_types(written=list[str], generation=int)
+    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+        result = self.store.write(drafts) if drafts else None
+        return {"written": [d.article.id for d in drafts], "generation": result.generation if result else self.store.generation}
+
+
+def build_ingest_pipeline(store: ArticleStore, *, max_tokens: int = 192, overlap_tokens: int = 48,
+                          near_duplicate_threshold: float = 0.8, embed_batch_size: int = 32) -> Pipeline:
+    """The ingestion pipeline over ``store``; feed it ``{"changes": {"articles": [...]}}``."""
+    pipeline = Pipeline()
+    pipeline.add_component("changes", ChangeDetector(store))
+    pipeline.add_component("cleaner", BoilerplateCleaner())
+    pipeline.add_component("metadata", MetadataExtractor())
+    pipeline.add_component("dedupe", NearDuplicateClusterer(store, threshold=near_duplicate_threshold))
+    pipeline.add_component("chunker", SentenceChunker(max_tokens=max_tokens, overlap_tokens=overlap_tokens))
+    pipeline.add_component("embedder", ChunkEmbedder(store, batch_size=embed_batch_size))
+    pipeline.add_component("writer", ArticleWriter(store))
+    pipeline.connect("changes.articles", "cleaner.articles")
+    pipeline.connect("cleaner.drafts", "metadata.drafts")
+    pipeline.connect("metadata.drafts", "dedupe.drafts")
+    pipeline.connect("dedupe.drafts", "chunker.drafts")
+    pipeline.connect("chunker.drafts", "embedder.drafts")
+    pipeline.connect("embedder.drafts", "writer.drafts")
+    return pipeline

@@ -1,0 +1,108 @@
+"""The records that flow through ingestion; every span is an offset into the raw article text."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range ``[start, end)`` of an article's raw text."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"invalid span [{self.start}, {self.end})")
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What an article states about itself; ``None`` means the article does not say."""
+
+    title: str | None = None
+    publisher: str | None = None
+    published_at: str | None = None  # ISO 8601 date or datetime
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class RawArticle:
+    """An article exactly as read: ``raw_text`` is never modified after this point.
+
+    ``source_text`` is the file content the text was read from (the HTML markup for
+    HTML files, otherwise identical to ``raw_text``); ``stated`` holds metadata that the
+    source declares in structured form (JSON Lines fields, HTML meta tags).
+    """
+
+    id: str
+    raw_text: str
+    source: str
+    format: str
+    source_text: str | None = None
+    stated: Metadata = field(default_factory=Metadata)
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.raw_text)
+
+
+def content_hash(text: str) -> str:
+    """The identity of an article's content: equal hashes mean an exact re-ingest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    seq: int
+    start: int
+    end: int
+    text: str  # always raw_text[start:end]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token window of consecutive kept sentences; never spans removed boilerplate."""
+
+    id: str
+    seq: int
+    start: int
+    end: int
+    text: str  # always raw_text[start:end]
+    first_sentence: int
+    last_sentence: int
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An article on its way through the ingestion pipeline; each stage fills a field.
+
+    Stages return new drafts (``dataclasses.replace``) and never mutate their input.
+    """
+
+    article: RawArticle
+    kept: tuple[Span, ...] = ()
+    removed: tuple[tuple[Span, str], ...] = ()
+    metadata: Metadata = field(default_factory=Metadata)
+    minhash: tuple[int, ...] = ()
+    bands: tuple[tuple[int, int], ...] = ()  # MinHash LSH band keys, to find near-duplicates later
+    duplicate_of: str | None = None  # canonical article id of its near-duplicate cluster
+    sentences: tuple[Sentence, ...] = ()
+    chunks: tuple[Chunk, ...] = ()
+    embed_keys: tuple[str, ...] = ()  # one per chunk: the identity of the text that was embedded
+    vectors: object = None  # numpy float32 array, one row per chunk
+    reused_vectors: int = 0
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not indexed, and why."""
+
+    source: str
+    reason: str

@@ -1,0 +1,116 @@
+"""The ``newsdesk`` command: ingest, delete, search (and, later, ask and serve)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+# Haystack reports usage to a server unless told not to; this service runs offline.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
+from newsdesk.index.embed import MODEL_NAME, Embedder  # noqa: E402
+from newsdesk.index.errors import IndexError_  # noqa: E402
+from newsdesk.index.ingest import ingest  # noqa: E402
+from newsdesk.index.store import ArticleStore  # noqa: E402
+
+from .config import ConfigError, Settings  # noqa: E402
+from .retrieve import build_retrieval_pipeline, search  # noqa: E402
+
+EXIT_SKIPPED = 1
+EXIT_ERROR = 2
+
+
+def open_writer(settings: Settings) -> ArticleStore:
+    return ArticleStore(settings.data_dir, writer=True, index_type=settings.index_type, model_name=MODEL_NAME)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    with open_writer(settings) as store:
+        report = ingest(args.paths, store, max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
+                        near_duplicate_threshold=settings.near_duplicate_threshold, embed_batch_size=settings.embed_batch_size,
+                        batch_articles=settings.ingest_batch_articles, max_article_bytes=settings.max_article_bytes,
+                        progress=not args.quiet and sys.stderr.isatty(),
+                        on_commit=(lambda ids, gen: print(f"committed generation {gen}: {len(ids)} article(s)", flush=True)) if args.verbose else None)
+        counts = store.counts()
+    print(f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+          f"skipped {len(report.skipped)}; embedded {report.chunks_embedded} chunk(s), reused {report.chunks_reused}; "
+          f"index: {counts['articles']} articles, {counts['chunks']} chunks, {counts['clusters']} clusters "
+          f"(generation {counts['generation']}) in {report.seconds:.1f}s")
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
+    return EXIT_SKIPPED if report.skipped else 0
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    with open_writer(settings) as store:
+        missing = [article_id for article_id in args.ids if not store.delete(article_id)]
+        store.save_vectors()
+    for article_id in missing:
+        print(f"no article with id {article_id!r}", file=sys.stderr)
+    print(f"deleted {len(args.ids) - len(missing)} article(s)")
+    return EXIT_SKIPPED if missing else 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    store = ArticleStore(settings.data_dir, index_type=settings.index_type, model_name=MODEL_NAME)
+    pipeline = build_retrieval_pipeline(store, Embedder(batch_size=settings.embed_batch_size))
+    pipeline.warm_up()
+    queries = [" ".join(args.query)] if args.query else None
+    if queries is None:
+        print(f"newsdesk search: {store.counts()['articles']} articles indexed. Type a query (empty line or Ctrl-D to quit).")
+    while True:
+        if queries is None:
+            try:
+                query = input("search> ").strip()
+            except EOFError:
+                print()
+                return 0
+            if not query:
+                return 0
+        else:
+            query = queries[0]
+        for rank, doc in enumerate(search(pipeline, query, top_k=args.top_k), start=1):
+            m = doc.meta
+            dense = f"{m['dense_score']:.3f}" if "dense_score" in m else "-"
+            bm25 = f"{m['bm25_score']:.2f}" if "bm25_score" in m else "-"
+            print(f"{rank}. [{m['article_id']}] {m.get('title') or '(no title)'} | {m.get('publisher') or '-'} | "
+                  f"{m.get('published_at') or '-'} | chars {m['start']}-{m['end']} | fused {doc.score:.4f} dense {dense} bm25 {bm25}")
+            print("   " + " ".join(doc.content.split())[:300])
+        if queries is not None:
+            return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdesk", description="Question answering over a news archive, with verifiable citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ingest", help="index .txt/.md/.html files, folders of them, and JSON Lines exports")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each committed batch")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("delete", help="remove articles by id")
+    p.add_argument("ids", nargs="+")
+    p.set_defaults(func=cmd_delete)
+    p = sub.add_parser("search", help="print the top passages for a query (interactive without one)")
+    p.add_argument("query", nargs="*")
+    p.add_argument("-k", "--top-k", type=int, default=5)
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.func(args, settings)
+    except (ConfigError, IndexError_) as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""All configuration in one typed place: ``NEWSDESK_*`` environment variables.
+
+Every setting is declared once in :data:`SETTINGS` with its type, default and help; the
+README's table is checked against this registry by a test, so neither can drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PREFIX = "NEWSDESK_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value it cannot take; the message names the variable."""
+
+
+def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, minimum: float | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices, "minimum": minimum})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(Path("data"), "Folder holding the index (SQLite database and FAISS files).")
+    index_type: str = _setting("flat", "FAISS index: `flat` (exact), `hnsw` or `ivfpq` (large archives).", ("flat", "hnsw", "ivfpq"))
+    chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)
+    chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
+    near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)
+    embed_batch_size: int = _setting(32, "Chunks per forward pass of the embedding model.", minimum=1)
+    ingest_batch_articles: int = _setting(32, "Articles per committed write during ingest.", minimum=1)
+    max_article_bytes: int = _setting(5 * 1024 * 1024, "Largest article (a file, or one JSON line) accepted; larger ones are skipped with a reason.", minimum=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Defaults, then ``NEWSDESK_*`` variables, then explicit overrides (tests)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = PREFIX + f.name.upper()
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif name in environ:
+                values[f.name] = _parse(name, environ[name], f)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ConfigError(f"{PREFIX}{f.name.upper()}={value!r}: choose one of {', '.join(meta['choices'])}")
+            if meta.get("minimum") is not None and value < meta["minimum"]:
+                raise ConfigError(f"{PREFIX}{f.name.upper()}={value!r}: must be at least {meta['minimum']}")
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ConfigError(f"{PREFIX}CHUNK_OVERLAP_TOKENS must be smaller than {PREFIX}CHUNK_TOKENS")
+        if self.near_duplicate_threshold > 1:
+            raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
+
+
+def _parse(name: str, raw: str, f: dataclasses.Field) -> Any:
+    kind = f.type if isinstance(f.type, type) else {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[str(f.type)]
+    try:
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """``(variable, default, help)`` for every setting: the README documents exactly these."""
+    return [(PREFIX + f.name.upper(), str(f.default), f.metadata["help"]) for f in dataclasses.fields(Settings)]

@@ -1,0 +1,65 @@
+"""Shared fixtures: a fresh data directory per test, the real model loaded once, and a
+seed index built once per session (read-only tests share it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+
+from newsdesk.index.embed import MODEL_NAME, Embedder  # noqa: E402
+from newsdesk.index.ingest import ingest  # noqa: E402
+from newsdesk.index.store import ArticleStore  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    model = Embedder()
+    model.warm_up()
+    return model
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def writer(data_dir: Path):
+    store = ArticleStore(data_dir, writer=True, model_name=MODEL_NAME)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with the five seeds indexed; tests must not write to it."""
+    data = tmp_path_factory.mktemp("seed-index")
+    with ArticleStore(data, writer=True, model_name=MODEL_NAME) as store:
+        report = ingest([SEEDS], store, progress=False)
+    assert not report.skipped
+    return data
+
+
+@pytest.fixture
+def seed_store(seed_index: Path):
+    store = ArticleStore(seed_index, model_name=MODEL_NAME)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def seed_copy(seed_index: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the seed index."""
+    target = tmp_path / "seed-copy"
+    shutil.copytree(seed_index, target)
+    return target
