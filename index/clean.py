@@ -33,7 +33,8 @@ _CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 _COMMENT_FORM = re.compile(r"email address will not be published|required fields are marked|notify me of (?:new|follow-up) comments", re.I)
-_CRUMBS = re.compile(r"^[\w’'&.-]+(?:[ \u00a0]+[\w’'&.-]+){0,3}(?:[ \u00a0]*[/›»>|][ \u00a0]*[\w’'&.-]+(?:[ \u00a0]+[\w’'&.-]+){0,3})+$")
+_CRUMB_WORDS = r"[\w’'&.-]+(?:[ \u00a0]+[\w’'&.-]+){0,3}"
+_CRUMBS = re.compile(rf"^{_CRUMB_WORDS}(?:(?:[ \u00a0]+[/|][ \u00a0]+|[ \u00a0]*[›»>][ \u00a0]*){_CRUMB_WORDS})+$")
 _PHOTO_CREDIT = re.compile(
     r"(?:\((?:[^()]*\b(?:photo|photograph|picture|image|file photo|representational|representative(?: image)?|illustration)\b[^()]*)\)"
     r"|(?:/|\|)\s*(?:getty images|afp|reuters|ap|epa)(?: via getty images)?)\s*$"
@@ -47,14 +48,19 @@ _DATELINE = re.compile(r"^(?:published|updated|posted|last updated|first publish
 _BYLINE = re.compile(r"^by\s+[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}(?:\s*(?:,|and|&|\|).{0,60})?$")
 _MD_IMAGE = re.compile(r"^!\[[^\]]*\]\([^)]*\)$")
 
-_APPEAL_CUES = re.compile(
-    r"donat\w*|contribut\w*|support(?:ing)? us\b|your support|supporting (?:the |our )?[A-Z]\w+|subscri\w+|membership"
-    r"|become a (?:member|supporter|patron)|monthly|paywall|we need your help|your help|small favou?r"
-    r"|independent journalism|our (?:work|staff|journalists|mission|reporting|newsroom|voice|commitment)"
-    r"|we,? the journalists|thank you for (?:standing|reading|supporting|your)|dear readers?|remind me later"
-    r"|[$€£]\s?\d",
-    re.IGNORECASE,
-)
+# Kinds of evidence that a paragraph is the outlet asking its readers for something.
+_APPEAL_CUE_KINDS = {
+    "ask": re.compile(
+        r"(?i:\bdonate (?:now|today|here|to us)|make a (?:donation|contribution|gift)|(?:every|your|any|a monthly|a one-time) (?:contribution|donation|gift)"
+        r"|support(?:ing)? us\b|your support|please support|support (?:independent|our) \w+|chip in|become a (?:member|supporter|patron|subscriber)"
+        r"|subscribe (?:now|today|to us|to our)|small favou?r|your help|we need your|paywall)"
+        r"|\b[Ss]upporting (?:[Tt]he )?[A-Z]\w+"),
+    "mission": re.compile(r"independent (?:journalism|media|news)|our (?:journalists|newsroom|reporting|journalism|reporters)|we,? the journalists|free press", re.I),
+    "reader": re.compile(r"dear readers?|thank you for (?:standing|reading|supporting|your support)|remind me later|you(?:'|’)re (?:making|defending)|no matter how small", re.I),
+    "money": re.compile(r"[$€£]\s?\d|\bmonthly\b", re.I),
+}
+_ADDRESS = re.compile(r"\b(?:you|your|we|our|us)\b", re.I)
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _APPEAL_OPENER = re.compile(
     r"^(?:…\s*|\.\.\.\s*)?(?:dear readers?\b|a message from\b|we have a small favou?r|before you go\b|if you (?:value|like|enjoy|appreciate)\b"
     r"|please (?:support|donate|consider)\b|support (?:independent|our)\b)",
@@ -74,7 +80,7 @@ def _is_short_label(text: str, max_words: int = 4) -> bool:
 LINE_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("call to action", lambda t: _words(t) <= 12 and bool(_CALL_TO_ACTION.match(t))),
     ("comment form", lambda t: bool(_COMMENT_FORM.search(t))),
-    ("navigation crumbs", lambda t: _words(t) <= 12 and bool(_CRUMBS.match(t)) and bool(re.search(r"[/›»>|]", t))),
+    ("navigation crumbs", lambda t: _words(t) <= 12 and bool(_CRUMBS.match(t)) and not _TERMINAL.search(t)),
     ("photo credit", lambda t: bool(_PHOTO_CREDIT.search(t))),
     ("syndication note", lambda t: bool(_EDITORIAL_NOTE.match(t))),
     ("mirror-address footer", lambda t: bool(_MIRROR_FOOTER.search(t))),
@@ -104,10 +110,18 @@ def split_lines(raw: str) -> list[Line]:
     return lines
 
 
+def _appeal_cues(text: str) -> set[str]:
+    """The kinds of appeal evidence in the outlet's own words (quotations are the story's)."""
+    own = _QUOTED.sub(" ", text)
+    return {kind for kind, pattern in _APPEAL_CUE_KINDS.items() if pattern.search(own)}
+
+
 def is_appeal(text: str) -> bool:
-    """A paragraph asking readers for money or sign-ups, judged by its cues."""
-    cues = {m.group().lower() for m in _APPEAL_CUES.finditer(text)}
-    return bool(_APPEAL_OPENER.match(text)) or len(cues) >= 2
+    """A paragraph asking readers for money or sign-ups: it addresses them and shows two kinds of cue."""
+    if _APPEAL_OPENER.match(text):
+        return True
+    own = _QUOTED.sub(" ", text)
+    return bool(_ADDRESS.search(own)) and len(_appeal_cues(text)) >= 2
 
 
 def clean(raw: str) -> tuple[tuple[Span, ...], tuple[tuple[Span, str], ...]]:
@@ -124,7 +138,7 @@ def clean(raw: str) -> tuple[tuple[Span, ...], tuple[tuple[Span, str], ...]]:
         if is_appeal(line.text):
             reasons[i] = "donation appeal"
             in_appeal = True
-        elif in_appeal and (_APPEAL_CUES.search(line.text) or _words(line.text) <= 6 or reasons[i]):
+        elif in_appeal and (_appeal_cues(line.text) or _ADDRESS.search(_QUOTED.sub(" ", line.text)) or _words(line.text) <= 6 or reasons[i]):
             reasons[i] = reasons[i] or "donation appeal"
         else:
             in_appeal = False
