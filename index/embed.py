@@ -62,6 +62,44 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+    def embed_passages(self, texts: list[str], sentence_spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, from the same forward pass, a vector per sentence span.
+
+        A sentence's vector is the mean of its tokens' contextual embeddings inside the
+        passage ("late chunking"): it knows who "he" is from the sentences around it, and
+        costs no extra model run. A sentence cut off by the model's input limit is
+        embedded on its own instead.
+        """
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32), []
+        self.warm_up()
+        outputs = self._model.encode(texts, batch_size=self.batch_size, output_value=None,
+                                     normalize_embeddings=True, show_progress_bar=False)
+        offsets = self._model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
+                                        max_length=self._model.max_seq_length)["offset_mapping"]
+        passages = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
+        sentences: list[np.ndarray] = []
+        orphans: list[tuple[int, int, str]] = []
+        for i, (output, spans, token_offsets) in enumerate(zip(outputs, sentence_spans, offsets)):
+            tokens = output["token_embeddings"].float().numpy()
+            rows = np.zeros((len(spans), self.dim), dtype=np.float32)
+            for j, (start, end) in enumerate(spans):
+                inside = [t for t, (a, b) in enumerate(token_offsets) if b > a and a >= start and b <= end]
+                if inside:
+                    rows[j] = tokens[inside].mean(axis=0)
+                else:
+                    orphans.append((i, j, texts[i][start:end]))
+            sentences.append(rows)
+        if orphans:
+            alone = self.embed([text for _, _, text in orphans])
+            for (i, j, _), vector in zip(orphans, alone):
+                sentences[i][j] = vector
+        for rows in sentences:
+            norms = np.linalg.norm(rows, axis=1, keepdims=True)
+            rows /= np.where(norms == 0, 1, norms)
+        return passages, sentences
+
+
 def passage_input(title: str | None, text: str) -> str:
     """What is embedded for a chunk: its article's headline gives the passage its topic."""
     return f"{title}\n{text}" if title else text

@@ -151,26 +151,36 @@ class ChunkEmbedder(_StoreComponent):
 
     @component.output_types(drafts=list[Draft], embedded=int, reused=int)
     def run(self, drafts: list[Draft]) -> dict[str, Any]:
-        """:returns: drafts with ``vectors``; how many chunks were ``embedded`` and ``reused``."""
-        inputs = {}
+        """:returns: drafts with chunk and sentence ``vectors``; how many chunks were ``embedded`` and ``reused``."""
+        inputs: dict[str, tuple[str, list[tuple[int, int]]]] = {}
         per_draft = []
         for draft in drafts:
             keys = []
             for chunk in draft.chunks:
                 text = passage_input(draft.metadata.title, chunk.text)
                 key = embed_key(text)
-                inputs.setdefault(key, text)
+                inputs.setdefault(key, (text, _sentence_spans(draft, chunk, len(text) - len(chunk.text))))
                 keys.append(key)
             per_draft.append(keys)
         known = self.store.cached_vectors(inputs)
         missing = [k for k in inputs if k not in known]
-        computed = self._embedder.embed([inputs[k] for k in missing])
-        known.update(zip(missing, computed))
+        passages, sentences = self._embedder.embed_passages([inputs[k][0] for k in missing], [inputs[k][1] for k in missing])
+        known.update(zip(missing, zip(passages, sentences)))
         out = []
         for draft, keys in zip(drafts, per_draft):
-            vectors = np.stack([known[k] for k in keys]) if keys else np.empty((0, self._embedder.dim), np.float32)
-            out.append(dataclasses.replace(draft, embed_keys=tuple(keys), vectors=vectors))
+            vectors = np.stack([known[k][0] for k in keys]) if keys else np.empty((0, self._embedder.dim), np.float32)
+            out.append(dataclasses.replace(draft, embed_keys=tuple(keys), vectors=vectors,
+                                           sentence_vectors=tuple(known[k][1] for k in keys)))
         return {"drafts": out, "embedded": len(missing), "reused": sum(map(len, per_draft)) - len(missing)}
+
+
+def _sentence_spans(draft: Draft, chunk: Any, base: int) -> list[tuple[int, int]]:
+    """Each of the chunk's sentences as a range of the embedding input (headline + chunk text)."""
+    spans = []
+    for sentence in draft.sentences[chunk.first_sentence:chunk.last_sentence + 1]:
+        start, end = max(sentence.start, chunk.start), min(sentence.end, chunk.end)
+        spans.append((base + start - chunk.start, base + end - chunk.start))
+    return spans
 
 
 @component

@@ -97,6 +97,7 @@ class Draft:
     chunks: tuple[Chunk, ...] = ()
     embed_keys: tuple[str, ...] = ()  # one per chunk: the identity of the text that was embedded
     vectors: object = None  # numpy float32 array, one row per chunk
+    sentence_vectors: tuple = ()  # per chunk, one row per sentence of the chunk (late chunking)
     reused_vectors: int = 0
 
 

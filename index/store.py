@@ -27,6 +27,9 @@ from .records import Draft
 from .vectors import VectorIndex
 
 SCHEMA_VERSION = 1
+# FAISS ids: a chunk's row id shifted left, plus a slot: its sentences 0..1022, the passage 1023.
+SLOT_BITS = 10
+PASSAGE_SLOT = (1 << SLOT_BITS) - 1
 DB_NAME = "newsdesk.sqlite3"
 
 # Numbered migrations: MIGRATIONS[n] takes a database from version n to n + 1.
@@ -60,7 +63,9 @@ MIGRATIONS: tuple[str, ...] = (
         article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
         seq INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
         first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
-        embed_key TEXT NOT NULL, vector BLOB NOT NULL
+        embed_key TEXT NOT NULL,
+        vector BLOB NOT NULL,             -- float32[dim], the passage
+        sentence_vectors BLOB NOT NULL    -- float32[n_sentences, dim], its sentences in context
     );
     CREATE INDEX chunks_article ON chunks(article_id, seq);
     CREATE INDEX chunks_embed_key ON chunks(embed_key);
@@ -76,6 +81,10 @@ _STOPWORDS = frozenset(
     "of on or she that the their them they this to was were what when where which who whom whose why will with "
     "would you your said says about after also than then there these those".split()
 )
+
+
+def vector_id(rowid: int, slot: int) -> int:
+    return (rowid << SLOT_BITS) | slot
 
 
 @dataclass(frozen=True)
@@ -255,17 +264,20 @@ class ArticleStore:
     def counts(self) -> dict[str, int]:
         row = self._query(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM sentences), (SELECT count(*) FROM chunks), "
-            "(SELECT count(DISTINCT cluster_id) FROM articles)")[0]
-        return {"articles": row[0], "sentences": row[1], "chunks": row[2], "clusters": row[3], "generation": self.generation}
+            "(SELECT count(DISTINCT cluster_id) FROM articles), (SELECT coalesce(sum(last_sentence - first_sentence + 2), 0) FROM chunks)")[0]
+        return {"articles": row[0], "sentences": row[1], "chunks": row[2], "clusters": row[3], "vectors": row[4],
+                "generation": self.generation}
 
-    def cached_vectors(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
-        """Vectors already computed for these embedding inputs, so unchanged text is never re-embedded."""
-        found: dict[str, np.ndarray] = {}
+    def cached_vectors(self, keys: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``(passage, sentences)`` vectors already computed for these embedding inputs, so
+        unchanged text is never embedded again."""
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         unique = list(dict.fromkeys(keys))
         for i in range(0, len(unique), 500):
             part = unique[i:i + 500]
-            for key, blob in self._query(f"SELECT embed_key, vector FROM chunks WHERE embed_key IN ({','.join('?' * len(part))})", part):
-                found[key] = np.frombuffer(blob, dtype=np.float32)
+            for key, blob, sentences in self._query(
+                    f"SELECT embed_key, vector, sentence_vectors FROM chunks WHERE embed_key IN ({','.join('?' * len(part))})", part):
+                found[key] = (np.frombuffer(blob, dtype=np.float32), np.frombuffer(sentences, dtype=np.float32).reshape(-1, self.dim))
         return found
 
     def lsh_candidates(self, bands: Sequence[tuple[int, int]]) -> list[tuple[str, bytes, str]]:
@@ -300,12 +312,13 @@ class ArticleStore:
                          json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now))
                     db.executemany('INSERT INTO sentences VALUES(?,?,?,?,?)',
                                    [(article.id, s.seq, s.start, s.end, s.text) for s in draft.sentences])
-                    for chunk, key, vector in zip(draft.chunks, draft.embed_keys, draft.vectors):
+                    for chunk, key, vector, sentences in zip(draft.chunks, draft.embed_keys, draft.vectors, draft.sentence_vectors):
                         cursor = db.execute(
-                            'INSERT INTO chunks(id, article_id, seq, start, "end", text, first_sentence, last_sentence, n_tokens, embed_key, vector) '
-                            "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                            'INSERT INTO chunks(id, article_id, seq, start, "end", text, first_sentence, last_sentence, n_tokens, '
+                            "embed_key, vector, sentence_vectors) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                             (chunk.id, article.id, chunk.seq, chunk.start, chunk.end, chunk.text, chunk.first_sentence,
-                             chunk.last_sentence, chunk.n_tokens, key, np.asarray(vector, dtype=np.float32).tobytes()))
+                             chunk.last_sentence, chunk.n_tokens, key, np.asarray(vector, dtype=np.float32).tobytes(),
+                             np.asarray(sentences, dtype=np.float32).tobytes()))
                         db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES(?,?,?)", (cursor.lastrowid, meta.title or "", chunk.text))
                     db.executemany("INSERT OR IGNORE INTO lsh VALUES(?,?,?)", [(b, k, article.id) for b, k in draft.bands])
                     n_chunks += len(draft.chunks)
@@ -344,16 +357,31 @@ class ArticleStore:
     def _vector_path(self, generation: int) -> Path:
         return self.data_dir / f"vectors-{generation:09d}.npz"
 
-    def _fetch_vectors(self, rowids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
-        ids = list(rowids)
+    def _wanted_vector_ids(self) -> np.ndarray:
+        """Every FAISS id the committed chunks call for: one per passage, one per sentence in it."""
+        ids: list[int] = []
+        for rowid, n in self._query("SELECT rowid, last_sentence - first_sentence + 1 FROM chunks ORDER BY rowid"):
+            ids.append(vector_id(rowid, PASSAGE_SLOT))
+            ids.extend(vector_id(rowid, j) for j in range(n))
+        return np.array(sorted(ids), dtype=np.int64)
+
+    def _fetch_vectors(self, wanted: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        by_chunk: dict[int, list[int]] = {}
+        for vid in wanted:
+            by_chunk.setdefault(vid >> SLOT_BITS, []).append(vid & PASSAGE_SLOT)
+        rowids = list(by_chunk)
         out_ids: list[int] = []
-        blobs: list[bytes] = []
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            for rowid, blob in self._query(f"SELECT rowid, vector FROM chunks WHERE rowid IN ({','.join('?' * len(part))})", part):
-                out_ids.append(rowid)
-                blobs.append(blob)
-        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, self.dim) if blobs else np.empty((0, self.dim), np.float32)
+        rows: list[np.ndarray] = []
+        for i in range(0, len(rowids), 900):
+            part = rowids[i:i + 900]
+            for rowid, blob, sentences in self._query(
+                    f"SELECT rowid, vector, sentence_vectors FROM chunks WHERE rowid IN ({','.join('?' * len(part))})", part):
+                passage = np.frombuffer(blob, dtype=np.float32)
+                per_sentence = np.frombuffer(sentences, dtype=np.float32).reshape(-1, self.dim)
+                for slot in by_chunk[rowid]:
+                    out_ids.append(vector_id(rowid, slot))
+                    rows.append(passage if slot == PASSAGE_SLOT else per_sentence[slot])
+        vectors = np.stack(rows).astype(np.float32) if rows else np.empty((0, self.dim), np.float32)
         return np.array(out_ids, dtype=np.int64), vectors
 
     def vectors(self) -> VectorIndex:
@@ -371,8 +399,7 @@ class ArticleStore:
                         self._vectors = None  # unreadable: rebuilt from SQLite below
                 if self._vectors is None or self._vectors.index_type != self.index_type:
                     self._vectors = VectorIndex(self.index_type, self.dim)
-            wanted = np.array([r[0] for r in self._query("SELECT rowid FROM chunks ORDER BY rowid")], dtype=np.int64)
-            self._vectors.sync(wanted, self._fetch_vectors)
+            self._vectors.sync(self._wanted_vector_ids(), self._fetch_vectors)
             self._vectors_generation = generation
             return self._vectors
 
@@ -389,7 +416,26 @@ class ArticleStore:
 
     # ---- search ----------------------------------------------------------------------
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        return self.vectors().search(query_vector, k)
+        """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``."""
+        best: dict[int, float] = {}
+        for vid, score in self.vectors().search(query_vector, 4 * k):
+            rowid = vid >> SLOT_BITS
+            best[rowid] = max(best.get(rowid, -1.0), score)
+        return sorted(best.items(), key=lambda item: -item[1])[:k]
+
+    def indexed_chunk_rowids(self) -> set[int]:
+        """The chunks the FAISS index holds vectors for (tests and integrity checks)."""
+        return {int(v) >> SLOT_BITS for v in self.vectors().ids}
+
+    def dense_sentence_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, int, float]]:
+        """Top sentences in context: ``(chunk rowid, sentence index within the chunk, score)``."""
+        hits = self.vectors().search(query_vector, k)
+        return [(vid >> SLOT_BITS, vid & PASSAGE_SLOT, score) for vid, score in hits if vid & PASSAGE_SLOT != PASSAGE_SLOT]
+
+    def sentence_vectors(self, rowid: int) -> np.ndarray:
+        """The in-context vectors of one chunk's sentences, in order."""
+        rows = self._query("SELECT sentence_vectors FROM chunks WHERE rowid=?", (rowid,))
+        return np.frombuffer(rows[0][0], dtype=np.float32).reshape(-1, self.dim) if rows else np.empty((0, self.dim), np.float32)
 
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
         """FTS5 BM25 over chunk text and title; scores are positive, higher is better."""
@@ -411,6 +457,9 @@ class ArticleStore:
             'SELECT s.article_id, s.seq FROM sentences s JOIN articles a ON a.id=s.article_id WHERE substr(a.raw_text, s.start + 1, s."end" - s.start) != s.text')]
         problems += [f"chunk {r[0]} has a vector of {r[1]} bytes" for r in self._query(
             "SELECT id, length(vector) FROM chunks WHERE length(vector) != ?", (4 * self.dim,))]
+        problems += [f"chunk {r[0]} has sentence vectors of {r[1]} bytes" for r in self._query(
+            "SELECT id, length(sentence_vectors) FROM chunks WHERE length(sentence_vectors) != (last_sentence - first_sentence + 1) * ?",
+            (4 * self.dim,))]
         n_fts = self._query("SELECT count(*) FROM chunks_fts")[0][0]
         n_chunks = self._query("SELECT count(*) FROM chunks")[0][0]
         if n_fts != n_chunks:

@@ -18,7 +18,7 @@ def test_seed_ingest_is_consistent(seed_store: ArticleStore) -> None:
     assert counts["articles"] == 5
     assert counts["chunks"] >= 5
     assert seed_store.integrity_problems() == []
-    assert seed_store.vectors().ntotal == counts["chunks"]
+    assert seed_store.vectors().ntotal == counts["vectors"]
 
 
 def test_reingesting_seeds_embeds_nothing(seed_copy: Path) -> None:
@@ -49,7 +49,7 @@ def test_changed_article_replaces_old_version_and_reuses_unchanged_chunks(seed_c
         assert any("late comment on Friday" in c["text"] for c in store.chunks("002_45b39b5889d0e37c"))
         assert store.counts()["articles"] == 5
         assert store.integrity_problems() == []
-        assert store.vectors().ntotal == store.counts()["chunks"]
+        assert store.vectors().ntotal == store.counts()["vectors"]
 
 
 def test_delete_removes_article_everywhere(seed_copy: Path) -> None:
@@ -60,11 +60,11 @@ def test_delete_removes_article_everywhere(seed_copy: Path) -> None:
         store.save_vectors()
         assert store.article("003_f9095a6aa4cb8e46") is None
         assert store.sentences("003_f9095a6aa4cb8e46") == []
-        assert not set(rowids) & set(store.vectors().ids.tolist())
+        assert not set(rowids) & store.indexed_chunk_rowids()
         assert all(r not in rowids for r, _ in store.bm25_search("OHCHR civilian casualties 16,150", 10))
     with ArticleStore(seed_copy, model_name=MODEL_NAME) as reopened:
         assert reopened.counts()["articles"] == 4
-        assert reopened.vectors().ntotal == reopened.counts()["chunks"]
+        assert reopened.vectors().ntotal == reopened.counts()["vectors"]
 
 
 def test_jsonl_export_with_metadata(writer: ArticleStore, tmp_path: Path) -> None:
