@@ -152,8 +152,7 @@ def _cut_long(raw: str, sentence: Sentence, max_tokens: int) -> list[tuple[int, 
             j += 1
         start, end = words[i][0], words[j][1]
         if count_tokens(raw[start:end]) > max_tokens:  # one enormous "word": cut by characters
-            end = start + max(1, len(encoding().decode(encoding().encode(raw[start:end], disallowed_special=())[:max_tokens])))
-            end = min(end, words[j][1])
+            end = _longest_prefix_within(raw, start, words[j][1], max_tokens)
             words[i] = (end, words[i][1])
             pieces.append((start, end, count_tokens(raw[start:end])))
             if words[i][0] >= words[i][1]:
@@ -162,6 +161,18 @@ def _cut_long(raw: str, sentence: Sentence, max_tokens: int) -> list[tuple[int, 
         pieces.append((start, end, count_tokens(raw[start:end])))
         i = j + 1
     return pieces
+
+
+def _longest_prefix_within(raw: str, start: int, end: int, max_tokens: int) -> int:
+    """The largest ``cut`` with ``raw[start:cut]`` at most ``max_tokens`` tokens (at least one character)."""
+    low, high = start + 1, end
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(raw[start:middle]) <= max_tokens:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def check_span(raw: str, span: Span) -> None:

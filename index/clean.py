@@ -28,7 +28,8 @@ _CALL_TO_ACTION = re.compile(
     r"|related(?: articles| stories| news| content)?|recommended(?: for you)?|more (?:stories|news|from [\w ]+)|most (?:read|popular)|trending(?: now)?"
     r"|follow us(?: on [\w ]+)?|print(?: this)?(?: article| page)?|email(?: this)?(?: article)?|click here.*|newsletter(?: sign-?up)?"
     r"|tags?:.*|filed under:?.*|topics?:.*|skip to (?:main )?content|back to top|home|menu|search|close"
-    r"|(?:support|donate to|subscribe to|join) (?:us|our \w+|the [A-Z][\w’' .&-]{0,60}|[A-Z][\w’' .&-]{0,60})"
+    r"|(?:sign up|subscribe)(?: for| to)?(?: our| the)?(?: \w+){0,3} newsletters?"
+    r"|(?:support|donate to|subscribe to|join) (?:us|our \w+|(?-i:(?:[Tt]he )?[A-Z][\w’' .&-]{0,60}))"
     r")[.!?:…]*$",
     re.IGNORECASE,
 )
@@ -44,8 +45,12 @@ _PHOTO_CREDIT = re.compile(
 _EDITORIAL_NOTE = re.compile(r"^\(.*\b(?:syndicated|auto-generated|not been edited|wire service|staff)\b.*\)$", re.I)
 _MIRROR_FOOTER = re.compile(r"can also be accessed at|alternate (?:web )?address|mirror (?:site|address)", re.I)
 _BARE_URL = re.compile(r"^(?:https?://\S+|www\.\S+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|co\.uk|uk|ru|ir|tv|news|info)/?\S*)$", re.I)
-_DATELINE = re.compile(r"^(?:published|updated|posted|last updated|first published|date)\b[\s:]*(?:on\s+)?\S.{0,50}$", re.I)
-_BYLINE = re.compile(r"^by\s+[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}(?:\s*(?:,|and|&|\|).{0,60})?$")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATELINE = re.compile(
+    r"^(?:published|updated|posted|last updated|first published|date)\b[\s:]*(?:on\s+)?(?:[a-z]+day,?\s+)?"
+    rf"(?:{_MONTH}\s*\d|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}).{{0,40}}$", re.I)
+_BYLINE = re.compile(r"^[Bb]y\s+[A-Z][\w.’'-]+(?:\s+[A-Z][\w.’'-]+){0,3}(?:\s*(?:,|and|&|\|).{0,60})?$")
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.I)
 _MD_IMAGE = re.compile(r"^!\[[^\]]*\]\([^)]*\)$")
 
 # Kinds of evidence that a paragraph is the outlet asking its readers for something.
@@ -62,8 +67,8 @@ _APPEAL_CUE_KINDS = {
 _ADDRESS = re.compile(r"\b(?:you|your|we|our|us)\b", re.I)
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _APPEAL_OPENER = re.compile(
-    r"^(?:…\s*|\.\.\.\s*)?(?:dear readers?\b|a message from\b|we have a small favou?r|before you go\b|if you (?:value|like|enjoy|appreciate)\b"
-    r"|please (?:support|donate|consider)\b|support (?:independent|our)\b)",
+    r"^(?:…\s*|\.\.\.\s*)?(?:dear readers?\b|a message from\b|we have a small favou?r|before you go\b"
+    r"|please (?:support|donate)\b|support (?:independent|our)\b)",
     re.IGNORECASE,
 )
 
@@ -86,8 +91,9 @@ LINE_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("mirror-address footer", lambda t: bool(_MIRROR_FOOTER.search(t))),
     ("bare link", lambda t: bool(_BARE_URL.match(t))),
     ("dateline", lambda t: bool(_DATELINE.match(t)) and bool(re.search(r"\d", t))),
-    ("byline", lambda t: _words(t) <= 12 and bool(_BYLINE.match(t))),
+    ("byline", lambda t: _words(t) <= 12 and bool(_BYLINE.match(t)) and not _TERMINAL.search(t)),
     ("image", lambda t: bool(_MD_IMAGE.match(t))),
+    ("copyright footer", lambda t: _words(t) <= 20 and bool(_COPYRIGHT.search(t))),
 )
 
 
@@ -138,12 +144,13 @@ def clean(raw: str) -> tuple[tuple[Span, ...], tuple[tuple[Span, str], ...]]:
         if is_appeal(line.text):
             reasons[i] = "donation appeal"
             in_appeal = True
-        elif in_appeal and (_appeal_cues(line.text) or _ADDRESS.search(_QUOTED.sub(" ", line.text)) or _words(line.text) <= 6 or reasons[i]):
+        elif in_appeal and (_appeal_cues(line.text) or _ADDRESS.search(_QUOTED.sub(" ", line.text)) or _is_short_label(line.text, 6) or reasons[i]):
             reasons[i] = reasons[i] or "donation appeal"
         else:
             in_appeal = False
-        # An opener line ("A message from X:") announces the appeal that follows it.
-        if reasons[i] == "donation appeal" and i > 0 and reasons[i - 1] is None and lines[i - 1].text.endswith(":") and _words(lines[i - 1].text) <= 8:
+        # A heading ("A message from X:", "Become a member today") announces the appeal below it.
+        if reasons[i] == "donation appeal" and i > 0 and reasons[i - 1] is None and _words(lines[i - 1].text) <= 8 and (
+                lines[i - 1].text.endswith(":") or _is_short_label(lines[i - 1].text, 8) and _appeal_cues(lines[i - 1].text)):
             reasons[i - 1] = "donation appeal"
 
     # Short labels beside a dateline ("A News WORLD" above "Published ...") are the byline block.

@@ -30,9 +30,11 @@ def read_sources(paths: Iterable[str | os.PathLike[str]], max_article_bytes: int
         if path.is_dir():
             files = sorted(
                 p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                if p.suffix.lower() in SUPPORTED_SUFFIXES and not p.is_dir()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
+            if not files:
+                yield Skipped(str(path), f"folder holds no article files ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
             for file in files:
                 yield from _read_file(file, max_article_bytes)
         elif path.exists():
@@ -48,6 +50,9 @@ def _read_file(path: Path, max_article_bytes: int) -> Iterator[RawArticle | Skip
         return
     if suffix not in TEXT_SUFFIXES:
         yield Skipped(str(path), f"unsupported file type {suffix or '(none)'}; expected one of {sorted(SUPPORTED_SUFFIXES)}")
+        return
+    if not path.exists():
+        yield Skipped(str(path), "no such file or directory (a dangling link?)")
         return
     try:
         size = path.stat().st_size

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -25,6 +26,8 @@ import numpy as np
 from .errors import IndexIncompatible, IndexLocked, IndexNotBuilt, StoreError
 from .records import Draft
 from .vectors import VectorIndex
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 # FAISS ids: a chunk's row id shifted left, plus a slot: its sentences 0..1022, the passage 1023.
@@ -112,6 +115,7 @@ class ArticleStore:
         self._lock_file = None
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
+        self._vectors_file: Path | None = None  # the saved file that matches the index in memory
         db_path = self.data_dir / DB_NAME
         if not writer and not db_path.exists():
             raise IndexNotBuilt(f"no index in {self.data_dir}: run `newsdesk ingest` first")
@@ -391,24 +395,34 @@ class ArticleStore:
             if self._vectors is not None and self._vectors_generation == generation:
                 return self._vectors
             if self._vectors is None:
-                saved = sorted(self.data_dir.glob("vectors-*.npz"))
-                if saved:
-                    try:
-                        self._vectors, _ = VectorIndex.load(saved[-1], self.dim)
-                    except (OSError, ValueError, RuntimeError):
-                        self._vectors = None  # unreadable: rebuilt from SQLite below
-                if self._vectors is None or self._vectors.index_type != self.index_type:
-                    self._vectors = VectorIndex(self.index_type, self.dim)
-            self._vectors.sync(self._wanted_vector_ids(), self._fetch_vectors)
+                self._vectors = self._load_saved_vectors()
+            changed = self._vectors.sync(self._wanted_vector_ids(), self._fetch_vectors)
+            if changed:
+                self._vectors_file = None  # what is in memory is no longer what is on disk
             self._vectors_generation = generation
             return self._vectors
+
+    def _load_saved_vectors(self) -> VectorIndex:
+        """The newest saved FAISS file, or an empty index when there is none or it is damaged."""
+        saved = sorted(self.data_dir.glob("vectors-*.npz"))
+        if saved:
+            try:
+                index, _ = VectorIndex.load(saved[-1], self.dim)
+                if index.index_type == self.index_type:
+                    self._vectors_file = saved[-1]
+                    return index
+            except Exception as exc:  # any damage at all: SQLite holds every vector, rebuild from it
+                logger.warning("FAISS file %s is unreadable (%s); rebuilding it from SQLite", saved[-1], exc)
+        self._vectors_file = None
+        return VectorIndex(self.index_type, self.dim)
 
     def save_vectors(self) -> Path:
         """Persist the FAISS index for the committed generation, then drop older files."""
         index = self.vectors()
         path = self._vector_path(self._vectors_generation)
-        if not path.exists():
+        if self._vectors_file != path:
             index.save(path, self._vectors_generation)
+            self._vectors_file = path
         for old in self.data_dir.glob("vectors-*.npz"):
             if old != path:
                 old.unlink(missing_ok=True)
