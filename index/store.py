@@ -265,6 +265,25 @@ class ArticleStore:
             f'WHERE c.rowid IN ({marks})', ids)
         return {r["rowid"]: dict(r) for r in rows}
 
+    def chunk_rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
+                           published_to: str | None = None) -> set[int]:
+        """Chunks of articles matching every given condition (publisher case-insensitive; dates inclusive).
+
+        An article that states no date never matches a date condition: absent is not guessed.
+        """
+        clauses, params = [], []
+        if publishers:
+            clauses.append(f"lower(a.publisher) IN ({','.join('?' * len(publishers))})")
+            params += [p.lower() for p in publishers]
+        if published_from:
+            clauses.append("substr(a.published_at, 1, 10) >= ?")
+            params.append(published_from[:10])
+        if published_to:
+            clauses.append("substr(a.published_at, 1, 10) <= ?")
+            params.append(published_to[:10])
+        where = " AND ".join(clauses) or "1"
+        return {r[0] for r in self._query(f"SELECT c.rowid FROM chunks c JOIN articles a ON a.id=c.article_id WHERE {where}", params)}
+
     def counts(self) -> dict[str, int]:
         row = self._query(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM sentences), (SELECT count(*) FROM chunks), "
@@ -429,13 +448,23 @@ class ArticleStore:
         return path
 
     # ---- search ----------------------------------------------------------------------
-    def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``."""
-        best: dict[int, float] = {}
-        for vid, score in self.vectors().search(query_vector, 4 * k):
-            rowid = vid >> SLOT_BITS
-            best[rowid] = max(best.get(rowid, -1.0), score)
-        return sorted(best.items(), key=lambda item: -item[1])[:k]
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``.
+
+        With ``allowed``, only those chunk row ids count; the search widens until it has ``k``.
+        """
+        vectors = self.vectors()
+        wanted = 4 * k
+        while True:
+            best: dict[int, float] = {}
+            hits = vectors.search(query_vector, wanted)
+            for vid, score in hits:
+                rowid = vid >> SLOT_BITS
+                if allowed is None or rowid in allowed:
+                    best[rowid] = max(best.get(rowid, -1.0), score)
+            if len(best) >= k or len(hits) < wanted:
+                return sorted(best.items(), key=lambda item: -item[1])[:k]
+            wanted *= 4
 
     def indexed_chunk_rowids(self) -> set[int]:
         """The chunks the FAISS index holds vectors for (tests and integrity checks)."""
@@ -451,16 +480,21 @@ class ArticleStore:
         rows = self._query("SELECT sentence_vectors FROM chunks WHERE rowid=?", (rowid,))
         return np.frombuffer(rows[0][0], dtype=np.float32).reshape(-1, self.dim) if rows else np.empty((0, self.dim), np.float32)
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def bm25_search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """FTS5 BM25 over chunk text and title; scores are positive, higher is better."""
         terms = [t for t in dict.fromkeys(re.findall(r"\w+", query.lower())) if t not in _STOPWORDS]
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows = self._query(
-            "SELECT rowid, -bm25(chunks_fts, 1.0, 1.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 1.0, 1.0) LIMIT ?",
-            (match, k))
-        return [(int(r[0]), float(r[1])) for r in rows]
+        wanted = k if allowed is None else 4 * k
+        while True:
+            rows = self._query(
+                "SELECT rowid, -bm25(chunks_fts, 1.0, 1.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY bm25(chunks_fts, 1.0, 1.0) LIMIT ?", (match, wanted))
+            hits = [(int(r[0]), float(r[1])) for r in rows if allowed is None or r[0] in allowed]
+            if len(hits) >= k or len(rows) < wanted:
+                return hits[:k]
+            wanted *= 4
 
     def integrity_problems(self) -> list[str]:
         """Everything that would make the index inconsistent; empty when it is sound."""

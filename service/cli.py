@@ -16,7 +16,7 @@ from newsdesk.index.ingest import ingest  # noqa: E402
 from newsdesk.index.store import ArticleStore  # noqa: E402
 
 from .config import ConfigError, Settings  # noqa: E402
-from .retrieve import build_retrieval_pipeline, search  # noqa: E402
+from .retrieve import build_retrieval_pipeline, retrieve  # noqa: E402
 
 EXIT_SKIPPED = 1
 EXIT_ERROR = 2
@@ -59,7 +59,8 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     store = ArticleStore(settings.data_dir, index_type=settings.index_type, model_name=MODEL_NAME)
-    pipeline = build_retrieval_pipeline(store, Embedder(batch_size=settings.embed_batch_size))
+    pipeline = build_retrieval_pipeline(store, Embedder(batch_size=settings.embed_batch_size),
+                                        candidates=settings.retrieval_candidates, fusion=settings.fusion)
     pipeline.warm_up()
     queries = [" ".join(args.query)] if args.query else None
     if queries is None:
@@ -75,7 +76,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
         else:
             query = queries[0]
-        for rank, doc in enumerate(search(pipeline, query, top_k=args.top_k), start=1):
+        for rank, doc in enumerate(retrieve(pipeline, query, top_k=args.top_k).passages, start=1):
             m = doc.meta
             dense = f"{m['dense_score']:.3f}" if "dense_score" in m else "-"
             bm25 = f"{m['bm25_score']:.2f}" if "bm25_score" in m else "-"

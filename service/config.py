@@ -34,6 +34,9 @@ class Settings:
     embed_batch_size: int = _setting(32, "Chunks per forward pass of the embedding model.", minimum=1)
     ingest_batch_articles: int = _setting(32, "Articles per committed write during ingest.", minimum=1)
     max_article_bytes: int = _setting(5 * 1024 * 1024, "Largest article (a file, or one JSON line) accepted; larger ones are skipped with a reason.", minimum=1)
+    fusion: str = _setting("rrf", "How BM25 and dense rankings are fused: `rrf` (reciprocal rank) or `convex` (weighted min-max scores).", ("rrf", "convex"))
+    retrieval_candidates: int = _setting(50, "Passages each retriever returns before fusion.", minimum=1)
+    top_k: int = _setting(5, "Passages an answer is drawn from (the `top_k` of /ask).", minimum=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

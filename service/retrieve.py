@@ -1,50 +1,80 @@
-"""Hybrid retrieval: BM25 (FTS5) and dense (FAISS) passages, fused by reciprocal rank.
+"""Hybrid retrieval: BM25 (FTS5) and dense (FAISS) passages, fused, filtered, collapsed.
 
-The query side is a Haystack ``Pipeline``: a BM25 retriever and a dense retriever feed
-Haystack's ``DocumentJoiner`` in ``reciprocal_rank_fusion`` mode. Each passage keeps
-its BM25 and dense scores in ``meta`` so the fusion can be inspected.
+The query side is a Haystack ``Pipeline``::
+
+    bm25 ─┐
+          ├─ fusion (RRF or convex) ─ collapse (one article per near-duplicate cluster)
+    dense ┘
+
+Each passage keeps its BM25 and dense scores and ranks in ``meta`` so a fused ranking can
+be explained. The dense retriever also returns the query embedding, so the answerer never
+embeds the question twice.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from haystack import Document, Pipeline, component
-from haystack.components.joiners import DocumentJoiner
 
 from newsdesk.index.embed import Embedder
 from newsdesk.index.store import ArticleStore
 
+FUSION_MODES = ("rrf", "convex")
+RRF_K = 60  # the constant of Cormack et al. (2009); Haystack's DocumentJoiner uses the same
+CONVEX_BM25_WEIGHT = 0.4
 
-def _documents(store: ArticleStore, hits: list[tuple[int, float]], score_key: str) -> list[Document]:
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions of a search; every given one must hold."""
+
+    publishers: tuple[str, ...] = ()
+    published_from: str | None = None  # ISO date, inclusive
+    published_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.publishers or self.published_from or self.published_to)
+
+
+def _allowed(store: ArticleStore, filters: Filters | None) -> set[int] | None:
+    if not filters:
+        return None
+    return store.chunk_rowids_where(list(filters.publishers) or None, filters.published_from, filters.published_to)
+
+
+def _documents(store: ArticleStore, hits: list[tuple[int, float]], retriever: str) -> list[Document]:
     rows = store.chunks_by_rowid(h for h, _ in hits)
     documents = []
     for rank, (rowid, score) in enumerate(hits, start=1):
         row = rows.get(rowid)
         if row is None:
             continue  # removed since the vector index was read
-        meta = {k: row[k] for k in ("article_id", "start", "end", "title", "publisher", "published_at", "url", "cluster_id", "seq")}
-        meta.update({"chunk_id": row["id"], score_key: score, f"{score_key}_rank": rank})
+        meta = {k: row[k] for k in ("rowid", "article_id", "seq", "start", "end", "first_sentence", "last_sentence",
+                                    "title", "publisher", "published_at", "url", "cluster_id")}
+        meta.update({"chunk_id": row["id"], f"{retriever}_score": score, f"{retriever}_rank": rank})
         documents.append(Document(id=row["id"], content=row["text"], meta=meta, score=score))
     return documents
 
 
 @component
 class BM25Retriever:
-    """Top passages by BM25 over chunk text and headline."""
+    """Top passages by BM25 over chunk text and headline (SQLite FTS5, Porter stemming)."""
 
     def __init__(self, store: ArticleStore, top_k: int = 50) -> None:
         self.store = store
         self.top_k = top_k
 
     @component.output_types(documents=list[Document])
-    def run(self, query: str, top_k: int | None = None) -> dict[str, Any]:
-        return {"documents": _documents(self.store, self.store.bm25_search(query, top_k or self.top_k), "bm25_score")}
+    def run(self, query: str, filters: Filters | None = None) -> dict[str, Any]:
+        hits = self.store.bm25_search(query, self.top_k, _allowed(self.store, filters))
+        return {"documents": _documents(self.store, hits, "bm25")}
 
 
 @component
 class DenseRetriever:
-    """Top passages by cosine similarity of all-MiniLM-L6-v2 embeddings (FAISS)."""
+    """Top passages by cosine similarity of all-MiniLM-L6-v2 vectors: the passage's or its best sentence's."""
 
     def __init__(self, store: ArticleStore, embedder: Embedder, top_k: int = 50) -> None:
         self.store = store
@@ -54,29 +84,101 @@ class DenseRetriever:
     def warm_up(self) -> None:
         self.embedder.warm_up()
 
-    @component.output_types(documents=list[Document])
-    def run(self, query: str, top_k: int | None = None) -> dict[str, Any]:
+    @component.output_types(documents=list[Document], query_embedding=list[float])
+    def run(self, query: str, filters: Filters | None = None) -> dict[str, Any]:
         vector = self.embedder.embed([query])[0]
-        return {"documents": _documents(self.store, self.store.dense_search(vector, top_k or self.top_k), "dense_score")}
+        hits = self.store.dense_search(vector, self.top_k, _allowed(self.store, filters))
+        return {"documents": _documents(self.store, hits, "dense"), "query_embedding": vector.tolist()}
 
 
-def build_retrieval_pipeline(store: ArticleStore, embedder: Embedder, candidates: int = 50) -> Pipeline:
-    """BM25 + dense → reciprocal rank fusion; run with ``{"bm25": {"query": q}, "dense": {"query": q}}``."""
-    pipeline = Pipeline()
+@component
+class HybridFusion:
+    """Fuses the BM25 and dense lists into one ranking, keeping both scores in ``meta``.
+
+    ``rrf``: sum of 1 / (60 + rank). ``convex``: 0.4 x BM25 + 0.6 x dense, each min-max
+    scaled over its own list (a passage missing from a list scores 0 there).
+    """
+
+    def __init__(self, mode: str = "rrf") -> None:
+        if mode not in FUSION_MODES:
+            raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(FUSION_MODES)}")
+        self.mode = mode
+
+    @component.output_types(documents=list[Document])
+    def run(self, bm25: list[Document], dense: list[Document]) -> dict[str, Any]:
+        merged: dict[str, dict[str, Any]] = {}
+        contents: dict[str, str] = {}
+        for documents in (bm25, dense):
+            for doc in documents:
+                merged.setdefault(doc.id, {}).update(doc.meta)
+                contents[doc.id] = doc.content
+        scores = dict.fromkeys(merged, 0.0)
+        if self.mode == "rrf":
+            for documents in (bm25, dense):
+                for rank, doc in enumerate(documents, start=1):
+                    scores[doc.id] += 1.0 / (RRF_K + rank)
+        else:
+            for documents, weight in ((bm25, CONVEX_BM25_WEIGHT), (dense, 1.0 - CONVEX_BM25_WEIGHT)):
+                if not documents:
+                    continue
+                values = [d.score or 0.0 for d in documents]
+                low, span = min(values), (max(values) - min(values)) or 1.0
+                for doc in documents:
+                    scores[doc.id] += weight * ((doc.score or 0.0) - low) / span
+        ranked = sorted(merged, key=lambda i: -scores[i])
+        return {"documents": [Document(id=i, content=contents[i], meta=merged[i], score=scores[i]) for i in ranked]}
+
+
+@component
+class ClusterCollapser:
+    """Keeps one article per near-duplicate cluster: the best-ranked copy, listing the others."""
+
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document], top_k: int | None = None) -> dict[str, Any]:
+        """:returns: at most ``top_k`` passages, one article per cluster, with ``copies`` in meta."""
+        chosen: dict[str, str] = {}
+        kept = []
+        for doc in documents:
+            cluster = doc.meta["cluster_id"]
+            article = chosen.setdefault(cluster, doc.meta["article_id"])
+            if article != doc.meta["article_id"]:
+                continue
+            copies = [a for a in self.store.cluster_members(cluster) if a != article] if cluster else []
+            kept.append(Document(id=doc.id, content=doc.content, score=doc.score, meta={**doc.meta, "copies": copies}))
+            if top_k is not None and len(kept) >= top_k:
+                break
+        return {"documents": kept}
+
+
+def add_retrieval(pipeline: Pipeline, store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "rrf") -> None:
+    """Add the retrieval components (bm25, dense, fusion, collapse) to ``pipeline``."""
     pipeline.add_component("bm25", BM25Retriever(store, top_k=candidates))
     pipeline.add_component("dense", DenseRetriever(store, embedder, top_k=candidates))
-    pipeline.add_component("fusion", DocumentJoiner(join_mode="reciprocal_rank_fusion"))
-    pipeline.connect("bm25.documents", "fusion.documents")
-    pipeline.connect("dense.documents", "fusion.documents")
+    pipeline.add_component("fusion", HybridFusion(mode=fusion))
+    pipeline.add_component("collapse", ClusterCollapser(store))
+    pipeline.connect("bm25.documents", "fusion.bm25")
+    pipeline.connect("dense.documents", "fusion.dense")
+    pipeline.connect("fusion.documents", "collapse.documents")
+
+
+def build_retrieval_pipeline(store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "rrf") -> Pipeline:
+    """Run with ``{"bm25": {"query": q, "filters": f}, "dense": {"query": q, "filters": f}, "collapse": {"top_k": k}}``."""
+    pipeline = Pipeline()
+    add_retrieval(pipeline, store, embedder, candidates, fusion)
     return pipeline
 
 
-def search(pipeline: Pipeline, query: str, top_k: int = 5) -> list[Document]:
-    """The fused top passages, each with ``bm25_score`` and ``dense_score`` in meta where it was found."""
-    result = pipeline.run({"bm25": {"query": query}, "dense": {"query": query}}, include_outputs_from={"bm25", "dense"})
-    scores: dict[str, dict[str, Any]] = {}
-    for name in ("bm25", "dense"):
-        for doc in result[name]["documents"]:
-            scores.setdefault(doc.id, {}).update({k: v for k, v in doc.meta.items() if k.startswith(name)})
-    fused = result["fusion"]["documents"][:top_k]
-    return [Document(id=d.id, content=d.content, score=d.score, meta={**d.meta, **scores.get(d.id, {})}) for d in fused]
+@dataclass(frozen=True)
+class Retrieved:
+    passages: list[Document]
+    query_embedding: list[float]
+
+
+def retrieve(pipeline: Pipeline, query: str, top_k: int = 5, filters: Filters | None = None) -> Retrieved:
+    """The fused, collapsed top passages, with the query embedding the dense side computed."""
+    result = pipeline.run({"bm25": {"query": query, "filters": filters}, "dense": {"query": query, "filters": filters},
+                           "collapse": {"top_k": top_k}}, include_outputs_from={"dense"})
+    return Retrieved(result["collapse"]["documents"], result["dense"]["query_embedding"])
