@@ -29,13 +29,24 @@ from newsdesk.index.store import ArticleStore
 from .answer import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle
 
 DENSE_WEIGHT = 0.5
-SECOND_SENTENCE_RATIO = 0.92
+PAIR_PENALTY = 0.05  # a second sentence must add this much evidence to be worth reading
+SECOND_UNIT_RATIO = 0.92
 _STOPWORDS = frozenset(
     "a an and are as at be been but by did do does for from had has have he her his how i if in into is it its of on or "
     "she that the their them they this to was were what when where which who whom whose why will with would you your "
     "said says about after also than then there these those according can could should may might much many any some "
-    "kind type".split()
+    "say saying tell".split()
 )
+# Nouns that name the kind of answer wanted ("in which city", "what year"): the answer
+# sentence states the city or the year, not the word itself.
+_ANSWER_TYPE = re.compile(
+    r"\b(?:which|what)\s+(?:kind of\s+|type of\s+|sort of\s+)?(year|city|country|place|date|day|month|time|kind|type|name|"
+    r"number|percentage|amount|person|people|organi[sz]ation|agency|company|group)\b", re.I)
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's content words, without the noun that only names the answer's type."""
+    return list(dict.fromkeys(content_terms(_ANSWER_TYPE.sub(" ", question))))
 
 
 def content_terms(text: str) -> list[str]:
@@ -65,7 +76,18 @@ class Candidate:
     text: str
     dense: float
     terms: frozenset[str]
-    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One or two adjacent sentences, scored as a possible answer."""
+
+    sentences: tuple[Candidate, ...]
+    score: float
+
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset().union(*(s.terms for s in self.sentences))
 
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -76,7 +98,7 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
 class ExtractiveAnswerer:
     """Answers from the passages' own sentences with exact citations, or abstains."""
 
-    def __init__(self, store: ArticleStore, abstain_below: float = 0.45, max_sentences: int = 2) -> None:
+    def __init__(self, store: ArticleStore, abstain_below: float = 0.45, max_sentences: int = 3) -> None:
         if max_sentences < 1:
             raise ValueError("max_sentences must be at least 1")
         self.store = store
@@ -85,22 +107,27 @@ class ExtractiveAnswerer:
 
     @component.output_types(answer=Answer)
     def run(self, question: str, passages: list[Document], query_embedding: list[float]) -> dict[str, Any]:
-        candidates = self.candidates(question, passages, np.asarray(query_embedding, dtype=np.float32))
+        units = self.candidates(question, passages, np.asarray(query_embedding, dtype=np.float32))
         closest = closest_articles(passages)
-        if not candidates or candidates[0].score < self.abstain_below:
-            best = candidates[0].score if candidates else 0.0
+        if not units or units[0].score < self.abstain_below:
+            best = units[0].score if units else 0.0
             return {"answer": Answer(ABSTENTION, [], True, "extractive", closest=closest, evidence_score=best)}
-        chosen = [candidates[0]]
-        for candidate in candidates[1:]:
-            if len(chosen) >= self.max_sentences or candidate.score < SECOND_SENTENCE_RATIO * chosen[0].score:
+        chosen = [units[0]]
+        used = {(c.passage.meta["article_id"], c.seq) for c in units[0].sentences}
+        for unit in units[1:]:
+            if unit.score < SECOND_UNIT_RATIO * chosen[0].score or sum(len(u.sentences) for u in chosen) >= self.max_sentences:
                 break
-            if any(_near_duplicate(candidate.terms, c.terms) or (candidate.passage.meta["article_id"], candidate.seq)
-                   == (c.passage.meta["article_id"], c.seq) for c in chosen):
+            keys = {(c.passage.meta["article_id"], c.seq) for c in unit.sentences}
+            if keys & used or len(unit.sentences) + sum(len(u.sentences) for u in chosen) > self.max_sentences:
                 continue
-            chosen.append(candidate)
+            if any(_near_duplicate(s.terms, c.terms) for s in unit.sentences for u in chosen for c in u.sentences):
+                continue  # the same fact from another wire copy adds nothing
+            chosen.append(unit)
+            used |= keys
         citations, sentences = [], []
-        for n, candidate in enumerate(chosen, start=1):
+        for candidate in (c for unit in chosen for c in unit.sentences):
             meta = candidate.passage.meta
+            n = len(citations) + 1
             citations.append(Citation(n=n, article_id=meta["article_id"], chunk_id=meta["chunk_id"], start=candidate.start,
                                       end=candidate.end, quote=candidate.text, title=meta.get("title"),
                                       publisher=meta.get("publisher"), published_at=meta.get("published_at"),
@@ -110,8 +137,8 @@ class ExtractiveAnswerer:
         return {"answer": Answer(text, citations, False, "extractive", sentences=sentences, closest=closest,
                                  evidence_score=chosen[0].score)}
 
-    def candidates(self, question: str, passages: list[Document], query: np.ndarray) -> list[Candidate]:
-        """Every sentence of the passages, scored, best first (one entry per sentence)."""
+    def candidates(self, question: str, passages: list[Document], query: np.ndarray) -> list[Unit]:
+        """Every sentence, and every pair of adjacent sentences, of the passages: scored, best first."""
         raw: dict[tuple[str, int], Candidate] = {}
         sentences_of: dict[str, list[dict]] = {}
         for passage in passages:
@@ -129,16 +156,23 @@ class ExtractiveAnswerer:
                                      frozenset(content_terms(sentence["text"])))
         if not raw:
             return []
-        question_terms = list(dict.fromkeys(content_terms(question)))
+        asked = question_terms(question)
         n = len(raw)
-        idf = {t: math.log((n + 1) / (0.5 + sum(t in c.terms for c in raw.values()))) for t in question_terms}
+        idf = {t: math.log((n + 1) / (0.5 + sum(t in c.terms for c in raw.values()))) for t in asked}
         total = sum(idf.values()) or 1.0
-        scored = []
-        for c in raw.values():
-            coverage = sum(w for t, w in idf.items() if t in c.terms) / total
-            scored.append(Candidate(c.passage, c.seq, c.start, c.end, c.text, c.dense, c.terms,
-                                    DENSE_WEIGHT * c.dense + (1 - DENSE_WEIGHT) * coverage))
-        return sorted(scored, key=lambda c: -c.score)
+        def coverage(terms: frozenset[str]) -> float:
+            return sum(w for t, w in idf.items() if t in terms) / total
+
+        units = [Unit((c,), DENSE_WEIGHT * c.dense + (1 - DENSE_WEIGHT) * coverage(c.terms)) for c in raw.values()]
+        # Two adjacent sentences answer together when the second completes the first
+        # ("... Kuleba hailed the talks." + "..., Kuleba told reporters in Copenhagen.").
+        for (article, seq), first in raw.items():
+            second = raw.get((article, seq + 1))
+            if second is not None:
+                terms = first.terms | second.terms
+                units.append(Unit((first, second), DENSE_WEIGHT * max(first.dense, second.dense)
+                                  + (1 - DENSE_WEIGHT) * coverage(terms) - PAIR_PENALTY))
+        return sorted(units, key=lambda u: -u.score)
 
 
 def closest_articles(passages: list[Document], limit: int = 3) -> list[ClosestArticle]:
