@@ -37,6 +37,12 @@ class Settings:
     fusion: str = _setting("rrf", "How BM25 and dense rankings are fused: `rrf` (reciprocal rank) or `convex` (weighted min-max scores).", ("rrf", "convex"))
     retrieval_candidates: int = _setting(50, "Passages each retriever returns before fusion.", minimum=1)
     top_k: int = _setting(5, "Passages an answer is drawn from (the `top_k` of /ask).", minimum=1)
+    abstain_below: float = _setting(0.35, "Evidence score under which the extractive answerer abstains (calibrated with `newsdesk eval`, see docs/benchmarks.md).", minimum=0.0)
+    host: str = _setting("127.0.0.1", "Address `newsdesk serve` listens on.")
+    port: int = _setting(8080, "Port `newsdesk serve` listens on.", minimum=1)
+    workers: int = _setting(2, "gunicorn worker processes (each loads the model, about 0.5 GB).", minimum=1)
+    threads: int = _setting(4, "Threads per worker.", minimum=1)
+    max_request_bytes: int = _setting(64 * 1024, "Largest request body accepted (413 above it).", minimum=256)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -1,0 +1,8 @@
+"""HTTP blueprints, one per resource; views parse, call the layer below, serialize."""
+
+from .articles import bp as articles_bp
+from .ask import bp as ask_bp
+from .health import bp as health_bp
+from .spec import bp as spec_bp
+
+__all__ = ["articles_bp", "ask_bp", "health_bp", "spec_bp"]

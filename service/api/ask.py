@@ -1,0 +1,17 @@
+"""POST /ask: a question in, an answer with verified citations out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..validate import json_body, parse_ask
+
+bp = Blueprint("ask", __name__)
+
+
+@bp.post("/ask")
+def ask():
+    engine = current_app.extensions["newsdesk"]
+    req = parse_ask(json_body(request), engine.settings.top_k)
+    result = engine.pipeline.ask(req.question, top_k=req.top_k, filters=req.filters)
+    return jsonify({**result.answer.to_dict(), "timings": result.timings})
