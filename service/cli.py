@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -87,6 +88,33 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .engine import Engine
+
+    engine = Engine(settings)
+    result = engine.pipeline.ask(" ".join(args.question), top_k=args.top_k or settings.top_k)
+    answer = result.answer
+    if args.json:
+        print(json.dumps({**answer.to_dict(), "timings": result.timings}, ensure_ascii=False, indent=2))
+        return 0
+    print(answer.answer)
+    for citation in answer.citations:
+        print(f"  [{citation.n}] {citation.article_id} chars {citation.start}-{citation.end} | {citation.title or '(no title)'} | "
+              f"{citation.publisher or '-'} | {citation.published_at or '-'}")
+    if answer.abstained and answer.closest:
+        print("Closest articles: " + "; ".join(f"{c.article_id} ({c.title or 'no title'})" for c in answer.closest))
+    for warning in answer.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .serve import serve
+
+    serve(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdesk", description="Question answering over a news archive, with verifiable citations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*")
     p.add_argument("-k", "--top-k", type=int, default=5)
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question", nargs="+")
+    p.add_argument("-k", "--top-k", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print the /ask response as JSON")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("serve", help="serve the HTTP API with gunicorn on NEWSDESK_HOST:NEWSDESK_PORT")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

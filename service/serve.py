@@ -1,0 +1,46 @@
+"""``newsdesk serve``: the Flask app under gunicorn (threaded workers, one model per worker)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .app import create_app
+from .config import Settings
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return create_app(self.settings)
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    # Each worker has its own model; splitting the cores keeps workers from oversubscribing them.
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, server.cfg.workers)))
+
+
+def serve(settings: Settings) -> None:
+    """Run until stopped. The model loads in each worker after the fork (never before: torch and fork do not mix)."""
+    _Gunicorn(settings, {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread",
+        "timeout": 120,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "post_fork": _post_fork,
+    }).run()
