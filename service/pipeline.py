@@ -18,6 +18,7 @@ from newsdesk.index.store import ArticleStore
 from .answer import Answer
 from .answer_extractive import ExtractiveAnswerer
 from .retrieve import Filters, add_retrieval
+from .verify import CitationVerifier
 
 
 @dataclass
@@ -37,6 +38,8 @@ class QueryPipeline:
         self.pipeline.add_component("answerer", ExtractiveAnswerer(store, abstain_below=abstain_below))
         self.pipeline.connect("collapse.documents", "answerer.passages")
         self.pipeline.connect("dense.query_embedding", "answerer.query_embedding")
+        self.pipeline.add_component("verifier", CitationVerifier(store))
+        self.pipeline.connect("answerer.answer", "verifier.answer")
 
     def warm_up(self) -> None:
         self.pipeline.warm_up()
@@ -46,4 +49,4 @@ class QueryPipeline:
         result = self.pipeline.run({"bm25": {"query": question, "filters": filters},
                                     "dense": {"query": question, "filters": filters},
                                     "collapse": {"top_k": top_k}, "answerer": {"question": question}})
-        return AskResult(result["answerer"]["answer"], {"total_ms": 1000 * (time.perf_counter() - started)})
+        return AskResult(result["verifier"]["answer"], {"total_ms": 1000 * (time.perf_counter() - started)})
