@@ -35,14 +35,18 @@ def ingest(
     overlap_tokens: int = 48,
     near_duplicate_threshold: float = 0.8,
     embed_batch_size: int = 32,
-    batch_articles: int = 32,
+    batch_articles: int = 256,
+    batch_chars: int = 200_000,
     max_article_bytes: int = 5 * 1024 * 1024,
     progress: bool = True,
     on_commit: Callable[[list[str], int], None] | None = None,
 ) -> IngestReport:
     """Index every article under ``paths``; bad inputs are reported in ``skipped``, never raised.
 
-    Each batch of ``batch_articles`` commits atomically; ``on_commit(ids, generation)`` is
+    Articles are committed in batches, each atomic: a batch closes at ``batch_articles``
+    articles or ``batch_chars`` characters of text, whichever comes first, so the model
+    always sees a few hundred chunks at once however long the articles are (fewer, fuller
+    forward passes). ``on_commit(ids, generation)`` is
     called after each commit. The FAISS file is saved once at the end (and repaired from
     SQLite on the next open if the process dies first).
     """
@@ -53,9 +57,11 @@ def ingest(
     report = IngestReport(generation=store.generation)
     seen: dict[str, str] = {}
     batch: list[RawArticle] = []
+    batch_size = 0
     bar = tqdm(unit=" articles", desc="ingest", disable=not progress, dynamic_ncols=True)
 
     def flush() -> None:
+        nonlocal batch_size
         if not batch:
             return
         result = pipeline.run({"changes": {"articles": list(batch)}},
@@ -73,6 +79,7 @@ def ingest(
             on_commit(written, report.generation)
         bar.update(len(batch))
         batch.clear()
+        batch_size = 0
 
     try:
         for item in read_sources(paths, max_article_bytes):
@@ -86,7 +93,8 @@ def ingest(
                 continue
             seen[item.id] = item.source
             batch.append(item)
-            if len(batch) >= batch_articles:
+            batch_size += len(item.raw_text)
+            if len(batch) >= batch_articles or batch_size >= batch_chars:
                 flush()
         flush()
     finally:

@@ -162,6 +162,8 @@ class ArticleStore:
         version = int(self._meta("schema_version") or 0) if has_meta else 0
         if version > SCHEMA_VERSION:
             raise IndexIncompatible(f"index schema version {version} is newer than this newsdesk ({SCHEMA_VERSION}); upgrade newsdesk")
+        if version == 0 and not self.writer:
+            raise IndexNotBuilt(f"no index in {self.data_dir} (an empty database): run `newsdesk ingest` first")
         if version < SCHEMA_VERSION:
             if not self.writer:
                 raise IndexIncompatible(f"index schema version {version} is older than {SCHEMA_VERSION}; run `newsdesk ingest` to migrate it")

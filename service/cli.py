@@ -35,7 +35,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     with open_writer(settings) as store:
         report = ingest(args.paths, store, max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
                         near_duplicate_threshold=settings.near_duplicate_threshold, embed_batch_size=settings.embed_batch_size,
-                        batch_articles=settings.ingest_batch_articles, max_article_bytes=settings.max_article_bytes,
+                        batch_articles=settings.ingest_batch_articles, batch_chars=settings.ingest_batch_chars,
+                        max_article_bytes=settings.max_article_bytes,
                         progress=not args.quiet and sys.stderr.isatty(),
                         on_commit=_print_commit if args.verbose else None)
         counts = store.counts()

@@ -1,0 +1,504 @@
+"""Ingest throughput: how close the whole pipeline comes to the speed of the model alone.
+
+    .venv/bin/python bench/ingest.py            # or: make bench
+
+Corpus: the five seeds plus XQuAD English (/work/shared/eval/xquad/xquad.en.json, one
+article per paragraph, titled by its Wikipedia article) written to a temporary JSON Lines
+file, with ``--rounds - 1`` extra copies of every paragraph whose sentences are rotated
+(different chunk text, so every chunk is embedded once; the copies also exercise the
+near-duplicate clustering, as syndicated wire copies do).
+
+Every measurement runs in a fresh subprocess and excludes model loading (imports happen
+before the clock starts; loading the weights into a SentenceTransformer is timed and
+subtracted), so both sides pay the same first-forward-pass cost and nothing else. (a) and
+(b) run ``--repeat`` times, interleaved, and the fastest run of each counts (on a shared
+machine noise only adds time); CPU time (user + sys) is recorded alongside wall time.
+
+(a) ingest: ``newsdesk.index.ingest.ingest`` into a fresh store (read, clean, metadata,
+    near-duplicates, chunk, embed, SQLite commit per batch, FAISS save);
+(b) encode: ``Embedder.embed`` (SentenceTransformer.encode, same batch size) over exactly
+    the inputs the pipeline embedded, ``passage_input(title, chunk_text)`` of every stored
+    chunk, in one call; plus, for attribution, the same inputs in the pipeline's groups
+    (one call per ingest batch) with ``embed`` and with ``embed_passages``;
+(c) re-ingest of the same corpus into the same store (must embed nothing).
+
+Peak memory is each subprocess's ``ru_maxrss``. If (a)/(b) < 0.9 (or with ``--profile``)
+an ingest runs under cProfile and the time is attributed to pipeline stages.
+Results: printed, appended to bench/results/ingest.json, and written into the ingest
+section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+XQUAD = Path("/work/shared/eval/xquad/xquad.en.json")
+RESULTS = ROOT / "bench" / "results" / "ingest.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+TARGET_RATIO = 0.9
+CLEAN_CORES = 0.8  # a run that kept fewer than 80 % of torch's threads busy shared the machine: not counted
+SECTION_START, SECTION_END = "<!-- bench:ingest -->", "<!-- /bench:ingest -->"
+
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
+
+# ---- corpus -----------------------------------------------------------------------------
+
+def build_corpus(path: Path, rounds: int) -> dict:
+    data = json.loads(XQUAD.read_text(encoding="utf-8"))["data"]
+    seen: set[str] = set()
+    n = 0
+    with path.open("w", encoding="utf-8") as out:
+        for r in range(rounds):
+            for a, article in enumerate(data):
+                title = article["title"].replace("_", " ")
+                for p, paragraph in enumerate(article["paragraphs"]):
+                    text = paragraph["context"].strip()
+                    if r:
+                        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])", text)
+                        k = r % len(sentences)
+                        if k == 0:
+                            continue
+                        text = " ".join(sentences[k:] + sentences[:k])
+                    if text in seen:
+                        continue
+                    seen.add(text)
+                    out.write(json.dumps({"id": f"xquad-r{r}-{a:02d}-{p:02d}", "title": title, "url": None,
+                                          "publisher": "Wikipedia (XQuAD)", "published_at": None, "text": text}) + "\n")
+                    n += 1
+    return {"xquad_articles": n, "rounds": rounds, "seed_articles": len(list(SEEDS.glob("*.txt")))}
+
+
+# ---- subprocess measurements ------------------------------------------------------------
+
+def _prepare_child() -> list[float]:
+    """Import the heavy modules up front and time model loads, so both can be excluded."""
+    import sentence_transformers  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    from newsdesk.index.embed import Embedder
+
+    loads: list[float] = []
+    original = Embedder.warm_up
+
+    def timed_warm_up(self: Embedder) -> None:
+        if self._model is not None:
+            return original(self)
+        started = time.perf_counter()
+        original(self)
+        loads.append(time.perf_counter() - started)
+
+    Embedder.warm_up = timed_warm_up
+    return loads
+
+
+def _settings():
+    from newsdesk.service.config import Settings
+
+    return Settings.from_env()
+
+
+def _run_ingest(data_dir: str, paths: list[str], profile_to: str | None = None) -> dict:
+    loads = _prepare_child()
+    from newsdesk.index.embed import MODEL_NAME
+    from newsdesk.index.ingest import ingest
+    from newsdesk.index.store import ArticleStore
+
+    s = _settings()
+    store = ArticleStore(data_dir, writer=True, index_type=s.index_type, model_name=MODEL_NAME)
+    profiler = cProfile.Profile() if profile_to else None
+    cpu = _cpu()
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    commits: list[list[str]] = []
+    report = ingest(paths, store, max_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap_tokens,
+                    near_duplicate_threshold=s.near_duplicate_threshold, embed_batch_size=s.embed_batch_size,
+                    batch_articles=s.ingest_batch_articles, batch_chars=s.ingest_batch_chars,
+                    max_article_bytes=s.max_article_bytes, progress=False, on_commit=lambda ids, _: commits.append(list(ids)))
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
+    total = time.perf_counter() - started
+    cpu = _cpu() - cpu
+    counts = store.counts()
+    store.close()
+    return {"seconds_with_load": total, "model_load": sum(loads), "seconds": total - sum(loads), "cpu_seconds": cpu - sum(loads),
+            "added": len(report.added), "unchanged": len(report.unchanged), "skipped": len(report.skipped),
+            "embedded": report.chunks_embedded, "reused": report.chunks_reused, "counts": counts,
+            "embed_batch_size": s.embed_batch_size, "batch_articles": s.ingest_batch_articles,
+            "batch_chars": s.ingest_batch_chars, "commits": commits}
+
+
+def _run_encode(inputs_file: str, mode: str) -> dict:
+    loads = _prepare_child()
+    from newsdesk.index.embed import Embedder
+
+    s = _settings()
+    payload = json.loads(Path(inputs_file).read_text(encoding="utf-8"))
+    groups = payload["groups"]
+    embedder = Embedder(batch_size=s.embed_batch_size)
+    embedder.warm_up()
+    cpu = _cpu()
+    started = time.perf_counter()
+    if mode == "all":
+        n = len(embedder.embed([text for group in groups for text, _ in group]))
+    elif mode == "grouped":
+        n = sum(len(embedder.embed([text for text, _ in group])) for group in groups)
+    elif mode == "passages":
+        n = sum(len(embedder.embed_passages([t for t, _ in g], [[tuple(x) for x in spans] for _, spans in g])[0]) for g in groups)
+    else:
+        raise ValueError(mode)
+    seconds = time.perf_counter() - started
+    cpu = _cpu() - cpu
+    calls = [[text for group in groups for text, _ in group]] if mode == "all" else [[text for text, _ in g] for g in groups]
+    real, padded, passes = _padding(embedder._model, calls, s.embed_batch_size)
+    return {"seconds": seconds, "cpu_seconds": cpu, "model_load": sum(loads), "chunks": n, "embed_batch_size": s.embed_batch_size,
+            "encode_calls": len(calls), "forward_passes": passes, "tokens": real, "tokens_with_padding": padded}
+
+
+def _padding(model, calls: list[list[str]], batch_size: int) -> tuple[int, int, int]:
+    """Word pieces through the model, without and with padding, batched as SentenceTransformer.encode
+    batches them (each call sorted by text length, longest first); and the number of forward passes."""
+    real = padded = passes = 0
+    for texts in calls:
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            batch = [texts[i] for i in order[start:start + batch_size]]
+            lengths = [len(ids) for ids in model.tokenizer(batch, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+            real += sum(lengths)
+            padded += len(lengths) * max(lengths)
+            passes += 1
+    return real, padded, passes
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child_main(kind: str, args: list[str]) -> None:
+    if kind == "ingest":
+        result = _run_ingest(args[0], args[1:])
+    elif kind == "profile":
+        result = _run_ingest(args[0], args[2:], profile_to=args[1])
+    elif kind == "encode":
+        result = _run_encode(args[0], args[1])
+    else:
+        raise SystemExit(f"unknown measurement {kind}")
+    result["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def measure(kind: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, *map(str, args)], capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"measurement {kind} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+# ---- what the pipeline embedded, read back from the store ---------------------------------
+
+def dump_inputs(data_dir: Path, out: Path, commits: list[list[str]]) -> int:
+    """``passage_input(title, chunk_text)`` of every stored chunk, grouped as the pipeline embedded them."""
+    from newsdesk.index.embed import MODEL_NAME, embed_key, passage_input
+    from newsdesk.index.store import ArticleStore
+
+    groups: dict[int, dict[str, tuple[str, list[tuple[int, int]]]]] = {}
+    seen: set[str] = set()  # an input stored by an earlier batch is reused, not embedded again
+    with ArticleStore(data_dir, model_name=MODEL_NAME) as store:
+        batch_of = {article_id: b for b, ids in enumerate(commits) for article_id in ids}
+        for article_id in store.article_ids():
+            title = store.article(article_id)["title"]
+            sentences = store.sentences(article_id)
+            group = groups.setdefault(batch_of[article_id], {})
+            for chunk in store.chunks(article_id):
+                text = passage_input(title, chunk["text"])
+                base = len(text) - len(chunk["text"])
+                spans = [(base + max(s["start"], chunk["start"]) - chunk["start"], base + min(s["end"], chunk["end"]) - chunk["start"])
+                         for s in sentences[chunk["first_sentence"]:chunk["last_sentence"] + 1]]
+                key = embed_key(text)
+                if key not in seen:
+                    seen.add(key)
+                    group[key] = (text, spans)
+    payload = {"groups": [list(g.values()) for _, g in sorted(groups.items())]}
+    out.write_text(json.dumps(payload), encoding="utf-8")
+    return sum(len(g) for g in payload["groups"])
+
+
+# ---- profile attribution ------------------------------------------------------------------
+
+def attribute(profile_file: Path, total: float) -> dict:
+    """Cumulative seconds per pipeline stage and for the model's parts, from a cProfile dump."""
+    import inspect
+
+    from newsdesk.index import pipeline as pipeline_module
+
+    stats = pstats.Stats(str(profile_file))
+    table = stats.stats  # (file, line, func) -> (cc, nc, tt, ct, callers)
+    stages = {}
+    for name, cls in inspect.getmembers(pipeline_module, inspect.isclass):
+        run = getattr(cls, "run", None)
+        if cls.__module__ == pipeline_module.__name__ and run is not None and hasattr(run, "__code__"):
+            stages[(run.__code__.co_filename, run.__code__.co_firstlineno, "run")] = name
+
+    out: dict[str, float] = {}
+    for key, name in stages.items():
+        if key in table:
+            out[f"stage {name}.run"] = table[key][3]
+    probes = {
+        "Pipeline.run (Haystack, all stages)": lambda k: k[0].endswith("haystack/core/pipeline/pipeline.py") and k[2] == "run",
+        "SentenceTransformer.encode": lambda k: k[0].endswith("sentence_transformer/model.py") and k[2] == "encode",
+        "model forward (sentence-transformers Transformer.forward)":
+            lambda k: k[0].endswith("sentence_transformers/base/modules/transformer.py") and k[2] == "forward",
+        "Embedder.embed_passages": lambda k: k[0].endswith("index/embed.py") and k[2] == "embed_passages",
+        "Embedder.embed": lambda k: k[0].endswith("index/embed.py") and k[2] == "embed",
+        "tokenizer __call__ (all calls)": lambda k: k[0].endswith("tokenization_utils_base.py") and k[2] == "__call__",
+        "ArticleStore.write (SQLite)": lambda k: k[0].endswith("index/store.py") and k[2] == "write",
+        "ArticleStore.cached_vectors": lambda k: k[0].endswith("index/store.py") and k[2] == "cached_vectors",
+        "ArticleStore.lsh_candidates": lambda k: k[0].endswith("index/store.py") and k[2] == "lsh_candidates",
+        "ArticleStore.save_vectors (FAISS)": lambda k: k[0].endswith("index/store.py") and k[2] == "save_vectors",
+        "read_sources": lambda k: k[0].endswith("index/sources.py") and k[2] == "read_sources",
+        "count_tokens (tiktoken)": lambda k: k[0].endswith("index/chunk.py") and k[2] == "count_tokens",
+        "copy.deepcopy (Haystack passing inputs)": lambda k: k[0].endswith("/copy.py") and k[2] == "deepcopy",
+    }
+    for label, match in probes.items():
+        out[label] = max((v[3] for k, v in table.items() if match(k)), default=0.0)  # outermost frame
+    model = out["model forward (sentence-transformers Transformer.forward)"]
+    out["everything but the model forward (derived)"] = total - model
+    if out["Embedder.embed_passages"]:
+        out["embed_passages beyond encode (derived: offsets, spans, norms)"] = out["Embedder.embed_passages"] - out["SentenceTransformer.encode"]
+    out["encode beyond the forward (derived: tokenize, pad, pool, copy out)"] = out["SentenceTransformer.encode"] - model
+    buffer = io.StringIO()
+    pstats.Stats(str(profile_file), stream=buffer).sort_stats("tottime").print_stats(15)
+    return {"total_profiled": total, "cumulative_seconds": {k: round(v, 3) for k, v in out.items()},
+            "top_tottime": _compact_top(buffer.getvalue())}
+
+
+def _compact_top(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    return [re.sub(r"\s+", " ", line.strip()).replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "")
+            for line in lines[start:] if line.strip()]
+
+
+# ---- reporting ----------------------------------------------------------------------------
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                  if line.startswith("Model name")), platform.processor() or "unknown")
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    import torch
+
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0)
+    return {"cpu": model, "nproc": int(nproc or 0), "memory_gib": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "load_average_at_start": os.getloadavg()[0]}
+
+
+def _cores(run: dict) -> float:
+    """How many cores the run kept busy (CPU time / wall time)."""
+    return run["cpu_seconds"] / run["seconds"] if run["seconds"] else 0.0
+
+
+def _clean(run: dict, threads: int) -> bool:
+    """Whether the run had the machine to itself: torch keeps every thread busy when nothing competes."""
+    return _cores(run) >= CLEAN_CORES * threads
+
+
+def _best(runs: list[dict], threads: int) -> dict:
+    """The fastest run that had the machine to itself (noise only ever adds time); the fastest of all if none did."""
+    clean = [r for r in runs if _clean(r, threads)]
+    return min(clean or runs, key=lambda r: r["seconds"])
+
+
+def write_doc(result: dict) -> None:
+    m, a, b, c = result["machine"], result["ingest"], result["encode_all"], result["reingest"]
+    g, p = result.get("encode_grouped"), result.get("encode_passages")
+    n = a["embedded"]
+    walls = lambda runs: ", ".join(f"{r['seconds']:.1f}" + ("" if _clean(r, m["torch_threads"]) else "*") for r in runs)  # noqa: E731
+    cores = lambda r: f"CPU {r['cpu_seconds']:.1f} s = {_cores(r):.2f} cores busy"  # noqa: E731
+    rows = [
+        ("corpus", f"{result['corpus']['seed_articles']} seeds + {result['corpus']['xquad_articles']} XQuAD paragraph articles "
+                   f"({result['corpus']['rounds']} rounds) = {a['counts']['articles']} articles, {a['counts']['chunks']} chunks "
+                   f"({n} embedded, {a['reused']} reused: identical inputs), "
+                   f"{a['counts'].get('vectors', a['counts']['chunks'])} FAISS vectors"),
+        ("(a) whole ingest, model load excluded", f"**{result['ingest_chunks_per_s']:.1f} chunks/s** ({a['seconds']:.1f} s best "
+                                                  f"of {walls(result['ingest_runs'])} s; {cores(a)})"),
+        ("(a) whole ingest, model load included", f"{a['seconds_with_load']:.1f} s (load {a['model_load']:.2f} s after imports)"),
+        ("(b) model alone: `Embedder.embed`, the same inputs in one call",
+         f"**{result['encode_chunks_per_s']:.1f} chunks/s** ({b['seconds']:.1f} s best of {walls(result['encode_runs'])} s; "
+         f"{cores(b)})"),
+        ("**ratio (a)/(b)**, wall time (target ≥ 0.9)", f"**{result['ratio']:.2f}**"),
+        ("ratio (a)/(b), CPU time", f"{result['ratio_cpu']:.2f}"),
+    ]
+    rows.append(("(b) batches", f"{b['forward_passes']} forward passes of ≤ {b['embed_batch_size']}; {b['tokens']:,} word pieces, "
+                                f"{b['tokens_with_padding']:,} with padding"))
+    if g:
+        rows.append(("(b') `Embedder.embed`, one call per ingest batch (the pipeline's grouping)",
+                     f"{n / g['seconds']:.1f} chunks/s ({g['seconds']:.1f} s, {cores(g)}); "
+                     f"{g['encode_calls']} calls, {g['forward_passes']} forward passes, {g['tokens_with_padding']:,} word pieces with padding"))
+    if p:
+        rows.append(("(b'') `Embedder.embed_passages` (passage + late-chunked sentence vectors), per ingest batch",
+                     f"{n / p['seconds']:.1f} chunks/s ({p['seconds']:.1f} s, {cores(p)})"))
+    rows += [
+        ("(c) re-ingest of the same corpus", f"{c['seconds']:.2f} s, {c['embedded']} chunks embedded, "
+                                             f"{c['unchanged']} articles unchanged (model load {c['model_load']:.2f} s excluded)"),
+        ("peak RSS (ru_maxrss): ingest / encode / re-ingest", f"{a['maxrss_mib']:.0f} / {b['maxrss_mib']:.0f} / {c['maxrss_mib']:.0f} MiB"),
+    ]
+    lines = [SECTION_START, "## Ingest throughput", "",
+             f"Machine: {m['cpu']}, {m['nproc']} cores (`nproc`), {m['memory_gib']} GiB RAM, shared with other work "
+             f"(load average {m['load_average_at_start']:.2f} at start); Python {m['python']}, torch {m['torch']} "
+             f"({m['torch_threads']} threads). Run {result['date']}.", "",
+             "Command: `.venv/bin/python bench/ingest.py` (or `make bench`). Each figure comes from a fresh "
+             "subprocess; model loading is excluded from (a), (b) and (c) alike (imports before the clock, "
+             "weight loading timed and subtracted), so both sides pay the first forward pass. (a) and (b) are "
+             f"repeated {len(result['ingest_runs'])} times, interleaved; the fastest run that kept ≥ {CLEAN_CORES:.0%} of torch's "
+             "threads busy counts (* marks runs that shared the machine with other work). Settings: defaults "
+             f"(embed batch {a['embed_batch_size']}, a commit every {a['batch_articles']} articles or {a['batch_chars']:,} characters).", "",
+             "| measurement | result |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    if result.get("profile"):
+        prof = result["profile"]
+        lines += ["", f"Where ingest time goes (cProfile, cumulative seconds of one {prof['total_profiled']:.1f} s profiled "
+                      "ingest; profiling inflates Python-heavy parts):", "", "| part | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in sorted(prof["cumulative_seconds"].items(), key=lambda kv: -kv[1]) if v > 0]
+    if g and p:
+        gap = a["seconds"] - b["seconds"]
+        lines += ["", f"Reading: ingest takes {gap:.1f} s more than the model alone. Encoding per ingest batch instead of in "
+                      f"one call costs {g['seconds'] - b['seconds']:.1f} s of it ({g['forward_passes']} forward passes instead of "
+                      f"{b['forward_passes']}, {g['tokens_with_padding'] / b['tokens_with_padding'] - 1:+.0%} padded word pieces); "
+                      f"sentence vectors (`embed_passages` over `embed`) cost {p['seconds'] - g['seconds']:+.1f} s; everything "
+                      f"outside the model (reading, cleaning, dedupe, chunking, Haystack, SQLite, FAISS) costs "
+                      f"{a['seconds'] - p['seconds']:.1f} s. These are single runs, so differences under about a second are noise."]
+    if result.get("notes"):
+        lines += [""] + [f"- {note}" for note in result["notes"]]
+    lines.append(SECTION_END)
+    section = "\n".join(lines) + "\n"
+    if DOC.exists():
+        text = DOC.read_text(encoding="utf-8")
+        if SECTION_START in text and SECTION_END in text:
+            before, rest = text.split(SECTION_START, 1)
+            after = rest.split(SECTION_END, 1)[1].lstrip("\n")
+            text = before + section + ("\n" + after if after else "")
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = ("# Benchmarks\n\nFigures measured on this project's development machine; each section says how to "
+                "reproduce it. Benchmarks never run as part of the tests.\n\n" + section)
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4, help="copies of XQuAD (the first original, the rest sentence-rotated)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of (a) and (b), interleaved; the fastest counts")
+    parser.add_argument("--profile", action="store_true", help="profile the ingest even if the ratio meets the target")
+    parser.add_argument("--no-attribution", action="store_true", help="skip the per-batch (b') and (b'') encodes")
+    parser.add_argument("--no-write", action="store_true", help="print only; do not touch bench/results or docs")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
+    try:
+        info = machine()
+        corpus_file = work / "xquad.jsonl"
+        corpus = build_corpus(corpus_file, args.rounds)
+        paths = [str(SEEDS), str(corpus_file)]
+        print(f"corpus: {corpus}; machine: {info}", flush=True)
+
+        inputs = work / "inputs.json"
+        ingest_runs: list[dict] = []
+        encode_runs: list[dict] = []
+        for i in range(args.repeat):
+            run = measure("ingest", work / f"data-{i}", *paths)
+            commits = run.pop("commits")  # article ids per commit: for grouping (b'), too long to keep
+            run["n_commits"] = len(commits)
+            ingest_runs.append(run)
+            print(f"(a) ingest #{i + 1}: {ingest_runs[-1]}", flush=True)
+            if i == 0:
+                n_inputs = dump_inputs(work / "data-0", inputs, commits)
+                if n_inputs != ingest_runs[0]["embedded"]:
+                    raise SystemExit(f"{n_inputs} inputs read back from the store, but {ingest_runs[0]['embedded']} were embedded")
+            encode_runs.append(measure("encode", inputs, "all"))
+            print(f"(b) encode #{i + 1}: {encode_runs[-1]}", flush=True)
+        threads = info["torch_threads"]
+        ingest, encode_all = _best(ingest_runs, threads), _best(encode_runs, threads)
+        encode_grouped = encode_passages = None
+        if not args.no_attribution:
+            encode_grouped = measure("encode", inputs, "grouped")
+            print(f"(b') encode, per ingest batch: {encode_grouped}", flush=True)
+            from newsdesk.index.embed import Embedder
+
+            if hasattr(Embedder, "embed_passages"):
+                encode_passages = measure("encode", inputs, "passages")
+                print(f"(b'') embed_passages, per ingest batch: {encode_passages}", flush=True)
+        reingest = measure("ingest", work / "data-0", *paths)
+        print(f"(c) re-ingest: {reingest}", flush=True)
+
+        ingest_rate = ingest["embedded"] / ingest["seconds"]
+        encode_rate = encode_all["chunks"] / encode_all["seconds"]
+        result = {
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": info, "corpus": corpus,
+            "ingest": ingest, "encode_all": encode_all, "ingest_runs": ingest_runs, "encode_runs": encode_runs,
+            "encode_grouped": encode_grouped, "encode_passages": encode_passages, "reingest": reingest,
+            "ingest_chunks_per_s": ingest_rate, "encode_chunks_per_s": encode_rate, "ratio": ingest_rate / encode_rate,
+            "ratio_cpu": min(r["cpu_seconds"] for r in encode_runs) / min(r["cpu_seconds"] for r in ingest_runs),
+            "notes": [],
+        }
+        for name, runs in (("ingest", ingest_runs), ("encode", encode_runs)):
+            if not any(_clean(r, threads) for r in runs):
+                result["notes"].append(f"no {name} run had the machine to itself: its figure is inflated by other work")
+        for name, run in (("(b')", encode_grouped), ("(b'')", encode_passages)):
+            if run and not _clean(run, threads):
+                result["notes"].append(f"{name} ran while the machine was shared ({_cores(run):.2f} cores busy): slower than it should be")
+        if reingest["embedded"] != 0:
+            result["notes"].append(f"re-ingest embedded {reingest['embedded']} chunks; expected 0")
+        if result["ratio"] < TARGET_RATIO or args.profile:
+            profile_file = work / "ingest.prof"
+            profiled = measure("profile", work / "profile-data", profile_file, *paths)
+            result["profile"] = attribute(profile_file, profiled["seconds_with_load"])
+            print("profile (cumulative s):", json.dumps(result["profile"]["cumulative_seconds"], indent=1))
+            print("\n".join(result["profile"]["top_tottime"]))
+
+        print(f"\ningest {ingest_rate:.1f} chunks/s, model alone {encode_rate:.1f} chunks/s: ratio {result['ratio']:.2f} "
+              f"(CPU time: {result['ratio_cpu']:.2f}); re-ingest {reingest['seconds']:.2f} s, {reingest['embedded']} embedded; "
+              f"peak RSS ingest {ingest['maxrss_mib']:.0f} MiB")
+        if not args.no_write:
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            history = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else []
+            history.append(result)
+            RESULTS.write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
+            write_doc(result)
+            print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        child_main(sys.argv[2], sys.argv[3:])
+    else:
+        main()
