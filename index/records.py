@@ -6,8 +6,16 @@ import hashlib
 from dataclasses import dataclass, field
 
 
+class _Shared:
+    """Frozen records are shared, never copied: Haystack deep-copies every input it passes
+    between components, which for a batch of drafts meant a million needless copies."""
+
+    def __deepcopy__(self, memo: dict) -> "_Shared":
+        return self
+
+
 @dataclass(frozen=True)
-class Span:
+class Span(_Shared):
     """A half-open character range ``[start, end)`` of an article's raw text."""
 
     start: int
@@ -22,7 +30,7 @@ class Span:
 
 
 @dataclass(frozen=True)
-class Metadata:
+class Metadata(_Shared):
     """What an article states about itself; ``None`` means the article does not say."""
 
     title: str | None = None
@@ -32,7 +40,7 @@ class Metadata:
 
 
 @dataclass(frozen=True)
-class RawArticle:
+class RawArticle(_Shared):
     """An article exactly as read: ``raw_text`` is never modified after this point.
 
     ``source_text`` is the file content the text was read from (the HTML markup for
@@ -58,7 +66,7 @@ def content_hash(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Sentence:
+class Sentence(_Shared):
     seq: int
     start: int
     end: int
@@ -66,7 +74,7 @@ class Sentence:
 
 
 @dataclass(frozen=True)
-class Chunk:
+class Chunk(_Shared):
     """A token window of consecutive kept sentences; never spans removed boilerplate."""
 
     id: str
@@ -80,7 +88,7 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Draft:
+class Draft(_Shared):
     """An article on its way through the ingestion pipeline; each stage fills a field.
 
     Stages return new drafts (``dataclasses.replace``) and never mutate their input.
@@ -102,7 +110,7 @@ class Draft:
 
 
 @dataclass(frozen=True)
-class Skipped:
+class Skipped(_Shared):
     """An input that was not indexed, and why."""
 
     source: str

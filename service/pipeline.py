@@ -35,6 +35,8 @@ class QueryPipeline:
         self.store = store
         self.pipeline = Pipeline()
         add_retrieval(self.pipeline, store, embedder, candidates, fusion)
+        self.retrieval = Pipeline()  # the same retrieval alone, for search and evaluation
+        add_retrieval(self.retrieval, store, embedder, candidates, fusion)
         self.pipeline.add_component("answerer", ExtractiveAnswerer(store, abstain_below=abstain_below))
         self.pipeline.connect("collapse.documents", "answerer.passages")
         self.pipeline.connect("dense.query_embedding", "answerer.query_embedding")

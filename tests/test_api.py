@@ -1,0 +1,184 @@
+"""The HTTP API through a real gunicorn server on a socket, against the seed index."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+
+from newsdesk.service.app import create_app
+from newsdesk.service.openapi import spec
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_PORT": str(port), "NEWSDESK_WORKERS": "1",
+           "NEWSDESK_THREADS": "4", "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    handle = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve"], env=env, stdout=handle, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            httpx.get(base + "/healthz", timeout=2)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, base = _start_server(seed_index, tmp_path_factory.mktemp("log") / "server.log")
+    try:
+        assert httpx.get(base + "/readyz", timeout=120).status_code == 200  # loads the model
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def ask(base: str, body: object, **kwargs) -> httpx.Response:
+    return httpx.post(base + "/ask", json=body, timeout=60, **kwargs)
+
+
+def validate(instance: object, schema_name: str) -> None:
+    document = spec()
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+    jsonschema.validate(instance, schema)
+
+
+def assert_error(response: httpx.Response, status: int, code: str, fragment: str = "") -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    validate(body, "Error")
+    assert body["error"]["code"] == code
+    assert fragment in body["error"]["message"]
+
+
+def test_answer_with_verified_citations(server: str) -> None:
+    response = ask(server, {"question": "Who said 'we are also prepared for the worst'?"})
+    assert response.status_code == 200
+    body = response.json()
+    validate(body, "AskResponse")
+    assert not body["abstained"] and body["mode"] == "extractive"
+    assert "Stoltenberg" in body["answer"] and "[1]" in body["answer"]
+    for citation in body["citations"]:
+        article = httpx.get(f"{server}/articles/{citation['article_id']}", timeout=30).json()
+        assert article["text"][citation["start"]:citation["end"]] == citation["quote"]
+        marked = httpx.get(f"{server}/articles/{citation['article_id']}",
+                           params={"highlight": f"{citation['start']}-{citation['end']}"}, timeout=30).json()
+        validate(marked, "Article")
+        assert marked["highlights"][0]["text"] == citation["quote"]
+        assert "".join(s["text"] for s in marked["segments"]) == article["text"]
+        assert [s["text"] for s in marked["segments"] if s["highlighted"]] == [citation["quote"]]
+        passage = httpx.get(f"{server}/passages/{citation['chunk_id']}", timeout=30).json()
+        validate(passage, "Passage")
+        assert passage["start"] <= citation["start"] and citation["end"] <= passage["end"]
+
+
+def test_unanswerable_question_abstains_with_closest_articles(server: str) -> None:
+    body = ask(server, {"question": "What is the capital of Australia?"}).json()
+    assert body["abstained"] and body["citations"] == [] and "does not answer" in body["answer"]
+    assert body["closest"]
+
+
+def test_filters_restrict_the_sources(server: str) -> None:
+    body = ask(server, {"question": "What did Peskov say?", "filters": {"publisher": "Press TV"}}).json()
+    assert body["citations"] and {c["publisher"] for c in body["citations"]} == {"Press TV"}
+    dated = ask(server, {"question": "What did Lavrov say?", "filters": {"published_from": "2022-10-01", "published_to": "2022-10-31"}}).json()
+    assert dated["citations"] and {c["article_id"] for c in dated["citations"]} == {"003_f9095a6aa4cb8e46"}
+    nothing = ask(server, {"question": "What did Lavrov say?", "filters": {"published_from": "2030-01-01"}}).json()
+    assert nothing["abstained"] and nothing["citations"] == []
+
+
+def test_question_with_html_is_answered_as_data(server: str) -> None:
+    question = "<script>alert('x')</script><img src=x onerror=alert(1)> Who said we are also prepared for the worst?"
+    response = ask(server, {"question": question})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in response.text and "onerror" not in response.text  # never echoed back
+
+
+@pytest.mark.parametrize("body, kwargs, status, code, fragment", [
+    (None, {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "bad_request", "not valid JSON"),
+    (None, {"content": b"[1, 2]", "headers": {"content-type": "application/json"}}, 400, "bad_request", "JSON object"),
+    (None, {"content": b"question=hi", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415, "unsupported_media_type", "application/json"),
+    (None, {"content": json.dumps({"question": "x" * 70000}).encode(), "headers": {"content-type": "application/json"}}, 413, "payload_too_large", "larger than"),
+    ({"question": ""}, {}, 422, "invalid_field", "empty"),
+    ({"question": "   "}, {}, 422, "invalid_field", "empty"),
+    ({"question": "x" * 2001}, {}, 422, "invalid_field", "limit is 2000"),
+    ({}, {}, 422, "invalid_field", "'question' is required"),
+    ({"question": 42}, {}, 422, "invalid_field", "must be a string"),
+    ({"question": "Who?", "top_k": 0}, {}, 422, "invalid_field", "'top_k'"),
+    ({"question": "Who?", "top_k": "5"}, {}, 422, "invalid_field", "'top_k'"),
+    ({"question": "Who?", "mode": "psychic"}, {}, 422, "invalid_field", "'mode'"),
+    ({"question": "Who?", "colour": "red"}, {}, 422, "invalid_field", "unknown field 'colour'"),
+    ({"question": "Who?", "filters": {"published_from": "last week"}}, {}, 422, "invalid_field", "ISO date"),
+    ({"question": "Who?", "filters": {"publisher": 7}}, {}, 422, "invalid_field", "publisher"),
+    ({"question": "Who?", "filters": {"author": "x"}}, {}, 422, "invalid_field", "unknown filter 'author'"),
+    ({"question": "Who?", "filters": {"published_from": "2022-02-01", "published_to": "2022-01-01"}}, {}, 422, "invalid_field", "after"),
+    ({"question": "Who?", "conversation_id": "../../etc"}, {}, 422, "invalid_field", "conversation_id"),
+])
+def test_bad_requests_get_a_clear_error(server: str, body, kwargs, status, code, fragment) -> None:
+    response = httpx.post(server + "/ask", json=body, timeout=30, **kwargs) if body is not None else httpx.post(server + "/ask", timeout=30, **kwargs)
+    assert_error(response, status, code, fragment)
+
+
+def test_unknown_ids_and_routes_are_404(server: str) -> None:
+    assert_error(httpx.get(server + "/articles/no-such-article", timeout=30), 404, "not_found", "no-such-article")
+    assert_error(httpx.get(server + "/passages/0000", timeout=30), 404, "not_found", "0000")
+    assert_error(httpx.get(server + "/nowhere", timeout=30), 404, "not_found")
+    assert_error(httpx.get(server + "/ask", timeout=30), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("highlight", ["5", "10-5", "0-999999", "a-b"])
+def test_bad_highlight_is_422(server: str, highlight: str) -> None:
+    assert_error(httpx.get(server + "/articles/002_45b39b5889d0e37c", params={"highlight": highlight}, timeout=30), 422, "invalid_field")
+
+
+def test_no_index_is_503_then_ready(tmp_path: Path) -> None:
+    proc, base = _start_server(tmp_path / "empty", tmp_path / "server.log")
+    try:
+        assert httpx.get(base + "/healthz", timeout=30).status_code == 200
+        assert_error(httpx.get(base + "/readyz", timeout=30), 503, "index_unavailable", "newsdesk ingest")
+        assert_error(ask(base, {"question": "Who?"}), 503, "index_unavailable")
+        assert_error(httpx.get(base + "/articles/x", timeout=30), 503, "index_unavailable")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_openapi_documents_every_route_and_only_those(server: str) -> None:
+    document = httpx.get(server + "/openapi.json", timeout=30).json()
+    assert document["openapi"].startswith("3.1")
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    app = create_app(data_dir=Path("unused"))
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<path:", "{").replace("<", "{").replace(">", "}")
+        routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == routed
+    jsonschema.Draft202012Validator.check_schema({"$defs": document["components"]["schemas"]})
