@@ -96,6 +96,9 @@ def _decode(data: bytes) -> str | Skipped:
 def _check_not_empty(article: RawArticle) -> RawArticle | Skipped:
     if not article.raw_text.strip():
         return Skipped(article.source, "empty article (no text)")
+    if "\x00" in article.raw_text:
+        # SQLite's string functions stop at NUL, so offsets past one could not be checked.
+        return Skipped(article.source, "text contains NUL characters (U+0000)")
     return article
 
 
@@ -149,7 +152,7 @@ def parse_jsonl_record(line: str, where: str) -> RawArticle | Skipped:
     article = RawArticle(record["id"], record["text"], where, "jsonl", stated=Metadata(**stated))
     if not article.raw_text.strip():
         return Skipped(where, "empty article (field 'text' has no text)")
-    return article
+    return _check_not_empty(article)
 
 
 def normalize_iso_date(value: str) -> str | None:

@@ -337,6 +337,6 @@ def test_generated_ingest_offsets_point_into_raw_text(writer: ArticleStore, tmp_
             check_stored(writer, record["id"])
         else:
             assert f"{path}:{lineno}" in skipped_lines
-            # only empty articles, or articles that are all boilerplate, are refused
-            assert not record["text"].strip() or not clean(record["text"])[0]
+            # only empty articles, articles with NUL characters, or all-boilerplate ones are refused
+            assert not record["text"].strip() or "\x00" in record["text"] or not clean(record["text"])[0]
     assert writer.integrity_problems() == []

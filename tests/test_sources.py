@@ -131,6 +131,8 @@ CASES = [
          _line3("noid", r"missing field 'id'"), good_ids=["noid-ok"]),
     Case("missing-text", lambda f: _jsonl(f, "notext", json.dumps({"id": "textless", "title": "Bridge"})),
          _line3("notext", r"missing field 'text'"), good_ids=["notext-ok"], bad_ids=["textless"]),
+    Case("nul-in-json-text", lambda f: _jsonl(f, "nultext", json.dumps({"id": "nul", "text": "Officials said\u0000 the bridge would open."})),
+         _line3("nultext", r"NUL characters"), good_ids=["nultext-ok"], bad_ids=["nul"]),
     Case("text-not-string", lambda f: _jsonl(f, "numtext", json.dumps({"id": "numeric", "text": 42})),
          _line3("numtext", r"field 'text' must be a string"), good_ids=["numtext-ok"], bad_ids=["numeric"]),
     Case("bad-published-at", lambda f: _jsonl(f, "baddate", json.dumps({"id": "undated", "text": story("d"), "published_at": "last Tuesday"})),
