@@ -21,8 +21,16 @@ run: install
 	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk ingest seeds
 	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk search
 
+# The suite runs with the network cut off (a fresh network namespace with only loopback)
+# wherever that is possible, proving nothing reaches a model hub or a tokenizer download.
 test: install
-	$(BIN)/python -m pytest
+	@if unshare -n true 2>/dev/null && command -v ip >/dev/null; then \
+		echo "running the tests with the network cut off (unshare -n, loopback only)"; \
+		unshare -n sh -c 'ip link set lo up && exec $(BIN)/python -m pytest'; \
+	else \
+		echo "unshare -n is not available here: running the tests with the network on"; \
+		$(BIN)/python -m pytest; \
+	fi
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -14,7 +14,7 @@ from haystack import Pipeline, component, default_from_dict, default_to_dict
 from .chunk import chunk_sentences, sentences_of
 from .clean import OffsetMap, clean
 from .dedupe import band_keys, minhash_of, similarity
-from .embed import Embedder, embed_key, passage_input
+from .embed import MODEL_NAME, Embedder, embed_key, passage_input
 from .metadata import extract_metadata
 from .records import Draft, RawArticle, Skipped
 from .store import ArticleStore
@@ -32,8 +32,19 @@ class _StoreComponent:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
         store = data["init_parameters"]["store"]
-        data["init_parameters"]["store"] = ArticleStore(store["data_dir"], writer=True, index_type=store["index_type"])
+        data["init_parameters"]["store"] = _shared_writer(store["data_dir"], store["index_type"])
         return default_from_dict(cls, data)
+
+
+_WRITERS: dict[str, ArticleStore] = {}
+
+
+def _shared_writer(data_dir: str, index_type: str) -> ArticleStore:
+    """One writer per folder in this process, shared by every component that needs it."""
+    store = _WRITERS.get(data_dir)
+    if store is None or store.closed:
+        store = _WRITERS[data_dir] = ArticleStore(data_dir, writer=True, index_type=index_type, model_name=MODEL_NAME)
+    return store
 
 
 @component

@@ -116,6 +116,7 @@ class ArticleStore:
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
         self._vectors_file: Path | None = None  # the saved file that matches the index in memory
+        self._closed = False
         db_path = self.data_dir / DB_NAME
         if not writer and not db_path.exists():
             raise IndexNotBuilt(f"no index in {self.data_dir}: run `newsdesk ingest` first")
@@ -144,8 +145,13 @@ class ArticleStore:
             raise IndexLocked(f"another process is writing to {self.data_dir}") from exc
         self._lock_file = handle
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
             if self._lock_file:
                 self._lock_file.close()

@@ -39,6 +39,11 @@ class Settings:
     retrieval_candidates: int = _setting(50, "Passages each retriever returns before fusion.", minimum=1)
     top_k: int = _setting(5, "Passages an answer is drawn from (the `top_k` of /ask).", minimum=1)
     abstain_below: float = _setting(0.35, "Evidence score under which the extractive answerer abstains (calibrated with `newsdesk eval`, see docs/benchmarks.md).", minimum=0.0)
+    llm_base_url: str = _setting("", "OpenAI-compatible server for LLM mode (e.g. http://127.0.0.1:8011/v1); empty: extractive only.")
+    llm_model: str = _setting("", "Model name sent to the LLM server.")
+    llm_api_key: str = _setting("", "API key for the LLM server (never logged); empty for local servers.")
+    llm_timeout: float = _setting(30.0, "Seconds to wait for the LLM before answering extractively.", minimum=0.1)
+    llm_max_tokens: int = _setting(300, "Longest LLM answer, in tokens.", minimum=1)
     host: str = _setting("127.0.0.1", "Address `newsdesk serve` listens on.")
     port: int = _setting(8080, "Port `newsdesk serve` listens on.", minimum=1)
     workers: int = _setting(2, "gunicorn worker processes (each loads the model, about 0.5 GB).", minimum=1)
@@ -71,6 +76,16 @@ class Settings:
             raise ConfigError(f"{PREFIX}CHUNK_OVERLAP_TOKENS must be smaller than {PREFIX}CHUNK_TOKENS")
         if self.near_duplicate_threshold > 1:
             raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
+
+
+def llm_settings(settings: Settings) -> "LLMSettings | None":
+    """The LLM connection, or ``None`` when LLM mode is not configured."""
+    from .answer_llm import LLMSettings
+
+    if not settings.llm_base_url:
+        return None
+    return LLMSettings(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key,
+                       settings.llm_timeout, settings.llm_max_tokens)
 
 
 def _parse(name: str, raw: str, f: dataclasses.Field) -> Any:

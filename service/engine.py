@@ -12,7 +12,7 @@ from newsdesk.index.embed import MODEL_NAME, Embedder
 from newsdesk.index.errors import IndexError_
 from newsdesk.index.store import ArticleStore
 
-from .config import Settings
+from .config import Settings, llm_settings
 from .errors import IndexUnavailable
 from .pipeline import QueryPipeline
 
@@ -44,7 +44,8 @@ class Engine:
             with self._lock:
                 if self._pipeline is None:
                     pipeline = QueryPipeline(store, self._embedder, candidates=self.settings.retrieval_candidates,
-                                             fusion=self.settings.fusion, abstain_below=self.settings.abstain_below)
+                                             fusion=self.settings.fusion, abstain_below=self.settings.abstain_below,
+                                             llm=llm_settings(self.settings))
                     pipeline.warm_up()
                     self._pipeline = pipeline
         return self._pipeline

@@ -1,8 +1,11 @@
 """The query side as one Haystack ``Pipeline``: retrieve → answer → verify.
 
     bm25 ─┐
-          ├─ fusion ─ collapse ─ answerer (extractive) ─ verifier
-    dense ┘         (query embedding) ┘
+          ├─ fusion ─ collapse ─ extractive ─ llm (optional; falls back) ─ verifier
+    dense ┘          (query embedding)
+
+The extractive answer is always computed (it costs milliseconds): it is the answer in
+extractive mode and the fallback when the LLM is down or unverifiable in LLM mode.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from newsdesk.index.store import ArticleStore
 
 from .answer import Answer
 from .answer_extractive import ExtractiveAnswerer
+from .answer_llm import LLMAnswerer, LLMSettings
 from .retrieve import Filters, add_retrieval
 from .verify import CitationVerifier
 
@@ -31,24 +35,32 @@ class QueryPipeline:
     """Builds the pipeline once; ``ask`` runs it for one question."""
 
     def __init__(self, store: ArticleStore, embedder: Embedder, *, candidates: int = 50, fusion: str = "rrf",
-                 abstain_below: float = 0.45) -> None:
+                 abstain_below: float = 0.35, llm: LLMSettings | None = None) -> None:
         self.store = store
+        self.llm_configured = llm is not None
         self.pipeline = Pipeline()
         add_retrieval(self.pipeline, store, embedder, candidates, fusion)
+        self.pipeline.add_component("extractive", ExtractiveAnswerer(store, abstain_below=abstain_below))
+        self.pipeline.add_component("llm", LLMAnswerer(store, embedder, llm))
+        self.pipeline.add_component("verifier", CitationVerifier(store))
+        self.pipeline.connect("collapse.documents", "extractive.passages")
+        self.pipeline.connect("dense.query_embedding", "extractive.query_embedding")
+        self.pipeline.connect("collapse.documents", "llm.passages")
+        self.pipeline.connect("extractive.answer", "llm.fallback")
+        self.pipeline.connect("llm.answer", "verifier.answer")
         self.retrieval = Pipeline()  # the same retrieval alone, for search and evaluation
         add_retrieval(self.retrieval, store, embedder, candidates, fusion)
-        self.pipeline.add_component("answerer", ExtractiveAnswerer(store, abstain_below=abstain_below))
-        self.pipeline.connect("collapse.documents", "answerer.passages")
-        self.pipeline.connect("dense.query_embedding", "answerer.query_embedding")
-        self.pipeline.add_component("verifier", CitationVerifier(store))
-        self.pipeline.connect("answerer.answer", "verifier.answer")
 
     def warm_up(self) -> None:
         self.pipeline.warm_up()
+        self.retrieval.warm_up()
 
-    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None) -> AskResult:
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None, mode: str | None = None) -> AskResult:
+        """Answer in ``mode`` (default: ``llm`` when a server is configured, else ``extractive``)."""
+        use_llm = (mode or ("llm" if self.llm_configured else "extractive")) == "llm"
         started = time.perf_counter()
         result = self.pipeline.run({"bm25": {"query": question, "filters": filters},
                                     "dense": {"query": question, "filters": filters},
-                                    "collapse": {"top_k": top_k}, "answerer": {"question": question}})
-        return AskResult(result["verifier"]["answer"], {"total_ms": 1000 * (time.perf_counter() - started)})
+                                    "collapse": {"top_k": top_k}, "extractive": {"question": question},
+                                    "llm": {"question": question, "use_llm": use_llm}})
+        return AskResult(result["verifier"]["answer"], {"total_ms": round(1000 * (time.perf_counter() - started), 2)})

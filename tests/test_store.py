@@ -73,3 +73,21 @@ def test_ingest_pipeline_serializes(writer: ArticleStore) -> None:
         assert f"  {name}:" in text
     assert str(writer.data_dir) in text
     assert "max_tokens: 192" in text
+
+
+def test_ingest_pipeline_round_trips_through_yaml(data_dir: Path) -> None:
+    from haystack import Pipeline
+
+    with ArticleStore(data_dir, writer=True, model_name=MODEL_NAME) as store:
+        original = build_ingest_pipeline(store, max_tokens=128, overlap_tokens=32)
+        text = original.dumps()
+        expected = original.to_dict()
+    restored = Pipeline.loads(text, allowed_modules=["newsdesk.index.pipeline"])  # one shared writer for the folder
+    try:
+        assert restored.get_component("chunker").max_tokens == 128
+        assert restored.get_component("writer").store.data_dir == data_dir
+        again = restored.to_dict()
+        assert again["components"] == expected["components"]
+        assert sorted(map(str, again["connections"])) == sorted(map(str, expected["connections"]))
+    finally:
+        restored.get_component("writer").store.close()

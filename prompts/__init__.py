@@ -1,0 +1,1 @@
+"""Prompt templates (Jinja files), shipped with the package and loaded by name."""

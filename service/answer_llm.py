@@ -1,0 +1,157 @@
+"""LLM mode: any OpenAI-compatible server writes the answer; nothing it says is trusted.
+
+The model is asked to cite the numbered passages as ``[n]``. Its reply is then checked
+sentence by sentence (:func:`verify_generated`): a marker outside ``1..len(passages)`` is
+removed; a sentence is kept only if one of the passages it cites contains a sentence
+that supports it (the same content words, or the same meaning by embedding), and its
+citation becomes that supporting sentence, quoted exactly from the original article.
+Sentences without support are dropped from the answer and reported with the reason.
+When the server is down, slow or answers nothing usable, the extractive answer is
+returned with a warning, never an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from typing import Any
+
+import numpy as np
+from haystack import Document, component
+from haystack.components.builders import ChatPromptBuilder
+from haystack.components.generators.chat import OpenAIChatGenerator
+from haystack.utils import Secret
+
+from newsdesk.index.chunk import split_sentences
+from newsdesk.index.embed import Embedder
+from newsdesk.index.store import ArticleStore
+
+from .answer import ABSTENTION, Answer, AnswerSentence, Citation
+from .answer_extractive import content_terms
+from .prompts import load_prompt
+
+logger = logging.getLogger(__name__)
+
+NOT_IN_ARCHIVE = "NOT IN ARCHIVE"
+SUPPORT_THRESHOLD = 0.6
+_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+
+
+class LLMUnavailable(Exception):
+    """The LLM server could not be reached, timed out, or returned nothing usable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LLMSettings:
+    base_url: str
+    model: str
+    api_key: str = ""
+    timeout: float = 30.0
+    max_tokens: int = 300
+
+
+def support(claim_terms: set[str], claim_vector: np.ndarray, source_terms: frozenset[str], source_vector: np.ndarray) -> float:
+    """How well one source sentence supports one claim: the better of word overlap and meaning."""
+    overlap = len(claim_terms & source_terms) / len(claim_terms) if claim_terms else 0.0
+    return max(overlap, float(claim_vector @ source_vector))
+
+
+def verify_generated(text: str, passages: list[Document], store: ArticleStore, embedder: Embedder) -> Answer:
+    """Check every sentence of a generated answer against the passages it cites (see module doc)."""
+    pieces = [text[s:e] for s, e in split_sentences(" ".join(text.split()))] if text.strip() else []
+    claims = []
+    for piece in pieces:
+        cited = [int(n) for group in _MARKER.findall(piece) for n in re.split(r"\s*[,;]\s*", group)]
+        claim = " ".join(_MARKER.sub(" ", piece).split())
+        if claim:
+            claims.append((claim, cited))
+    vectors = embedder.embed([c for c, _ in claims]) if claims else np.empty((0, embedder.dim), np.float32)
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    warnings: list[str] = []
+    for (claim, cited), vector in zip(claims, vectors):
+        in_range = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
+        for n in sorted(set(cited) - set(in_range)):
+            warnings.append(f"removed citation [{n}]: there were only {len(passages)} passages")
+        terms = set(content_terms(claim))
+        best: tuple[float, Document, dict] | None = None
+        for n in in_range:
+            passage = passages[n - 1]
+            meta = passage.meta
+            source = store.sentences(meta["article_id"])[meta["first_sentence"]:meta["last_sentence"] + 1]
+            source_vectors = store.sentence_vectors(meta["rowid"])
+            for sentence, source_vector in zip(source, source_vectors):
+                score = support(terms, vector, frozenset(content_terms(sentence["text"])), source_vector)
+                if best is None or score > best[0]:
+                    best = (score, passage, sentence)
+        if not in_range:
+            sentences.append(AnswerSentence(claim, (), False, "cites no passage"))
+        elif best is None or best[0] < SUPPORT_THRESHOLD:
+            sentences.append(AnswerSentence(claim, (), False,
+                                            f"not supported by the passages it cites (best support {best[0] if best else 0:.2f} < {SUPPORT_THRESHOLD})"))
+        else:
+            _, passage, sentence = best
+            existing = next((c for c in citations if (c.article_id, c.start) == (passage.meta["article_id"], sentence["start"])), None)
+            if existing is None:
+                meta = passage.meta
+                existing = Citation(n=len(citations) + 1, article_id=meta["article_id"], chunk_id=meta["chunk_id"],
+                                    start=sentence["start"], end=sentence["end"], quote=sentence["text"], title=meta.get("title"),
+                                    publisher=meta.get("publisher"), published_at=meta.get("published_at"), url=meta.get("url"),
+                                    copies=tuple(meta.get("copies", ())))
+                citations.append(existing)
+            sentences.append(AnswerSentence(claim, (existing.n,)))
+    dropped = [s for s in sentences if not s.supported]
+    if dropped:
+        warnings.append(f"dropped {len(dropped)} of {len(sentences)} generated sentence(s) that their citations do not support")
+    kept = [s for s in sentences if s.supported]
+    answer_text = " ".join(f"{s.text} [{s.citations[0]}]" for s in kept)
+    return Answer(answer_text, citations, False, "llm", sentences=sentences, warnings=warnings)
+
+
+@component
+class LLMAnswerer:
+    """Generates with the configured server, verifies, and falls back to the extractive answer."""
+
+    def __init__(self, store: ArticleStore, embedder: Embedder, settings: LLMSettings | None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._builder = ChatPromptBuilder(template=load_prompt("answer"), required_variables=["question", "passages"])
+        self._generator = None
+        if settings is not None:
+            self._generator = OpenAIChatGenerator(
+                api_key=Secret.from_token(settings.api_key or "not-needed"), model=settings.model,
+                api_base_url=settings.base_url, timeout=settings.timeout, max_retries=0,
+                generation_kwargs={"max_tokens": settings.max_tokens, "temperature": 0.0})
+
+    @component.output_types(answer=Answer)
+    def run(self, question: str, passages: list[Document], fallback: Answer, use_llm: bool = False) -> dict[str, Any]:
+        """:returns: the verified LLM answer, or ``fallback`` (the extractive answer) with a warning."""
+        if not use_llm or self._generator is None:
+            return {"answer": fallback}
+        if not passages:
+            return {"answer": dataclasses.replace(fallback, mode="llm")}
+        try:
+            reply = self._generate(question, passages)
+        except LLMUnavailable as exc:
+            return {"answer": dataclasses.replace(fallback, warnings=fallback.warnings + [f"LLM unavailable ({exc}); answered extractively"])}
+        if reply.strip().upper().startswith(NOT_IN_ARCHIVE):
+            return {"answer": Answer(ABSTENTION, [], True, "llm", closest=fallback.closest)}
+        answer = verify_generated(reply, passages, self.store, self.embedder)
+        if not answer.citations:
+            return {"answer": dataclasses.replace(
+                fallback, warnings=fallback.warnings + answer.warnings + ["no sentence of the LLM answer could be verified against its sources; answered extractively"])}
+        return {"answer": dataclasses.replace(answer, closest=fallback.closest)}
+
+    def _generate(self, question: str, passages: list[Document]) -> str:
+        messages = self._builder.run(question=question, passages=passages)["prompt"]
+        try:
+            replies = self._generator.run(messages=messages)["replies"]
+        except Exception as exc:  # connection refused, timeout, HTTP 5xx, malformed JSON: all the same to the reader
+            logger.warning("LLM call failed: %s", exc)
+            raise LLMUnavailable(type(exc).__name__) from exc
+        text = replies[0].text if replies and replies[0].text else ""
+        if not text.strip():
+            raise LLMUnavailable("empty reply")
+        return text
