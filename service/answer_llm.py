@@ -63,7 +63,7 @@ def verify_generated(text: str, passages: list[Document], store: ArticleStore, e
     claims = []
     for piece in pieces:
         cited = [int(n) for group in _MARKER.findall(piece) for n in re.split(r"\s*[,;]\s*", group)]
-        claim = " ".join(_MARKER.sub(" ", piece).split())
+        claim = re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(_MARKER.sub(" ", piece).split()))
         if claim:
             claims.append((claim, cited))
     vectors = embedder.embed([c for c, _ in claims]) if claims else np.empty((0, embedder.dim), np.float32)

