@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 # Haystack reports usage to a server unless told not to; this service runs offline.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -19,6 +20,9 @@ from newsdesk.index.store import ArticleStore  # noqa: E402
 from .config import ConfigError, Settings  # noqa: E402
 from .retrieve import build_retrieval_pipeline, retrieve  # noqa: E402
 
+SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+DEFAULT_EVAL = {"seed": SHARED_EVAL / "seed_dev_qa.jsonl", "xquad": SHARED_EVAL / "xquad" / "xquad.en.json",
+                "scifact": SHARED_EVAL / "scifact"}
 EXIT_SKIPPED = 1
 EXIT_ERROR = 2
 
@@ -109,6 +113,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import run
+
+    path = Path(args.path) if args.path else DEFAULT_EVAL[args.kind]
+    result = run(args.kind, path, settings, limit=args.limit)
+    rows = result.pop("rows", None)
+    print(json.dumps(result, indent=2))
+    if args.verbose and rows:
+        for row in rows:
+            print(json.dumps(row), file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .serve import serve
 
@@ -136,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--top-k", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the /ask response as JSON")
     p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("eval", help="run a question set through the real pipeline and print its scores")
+    p.add_argument("kind", choices=["seed", "xquad", "scifact"])
+    p.add_argument("path", nargs="?", help="question set (default: ../shared/eval/...)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions (xquad)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print one line per question (seed)")
+    p.set_defaults(func=cmd_eval)
     p = sub.add_parser("serve", help="serve the HTTP API with gunicorn on NEWSDESK_HOST:NEWSDESK_PORT")
     p.set_defaults(func=cmd_serve)
     return parser
