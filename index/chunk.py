@@ -173,9 +173,3 @@ def _longest_prefix_within(raw: str, start: int, end: int, max_tokens: int) -> i
         else:
             high = middle - 1
     return low
-
-
-def check_span(raw: str, span: Span) -> None:
-    """Raise unless ``span`` is inside ``raw``: offsets are the contract of the whole index."""
-    if span.end > len(raw):
-        raise ValueError(f"span [{span.start}, {span.end}) beyond article of length {len(raw)}")

@@ -11,7 +11,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .answer_llm import LLMSettings
 
 PREFIX = "NEWSDESK_"
 
@@ -78,7 +81,7 @@ class Settings:
             raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
 
 
-def llm_settings(settings: Settings) -> "LLMSettings | None":
+def llm_settings(settings: Settings) -> LLMSettings | None:
     """The LLM connection, or ``None`` when LLM mode is not configured."""
     from .answer_llm import LLMSettings
 

@@ -34,6 +34,7 @@ from .answer import Answer
 from .config import Settings
 from .pipeline import QueryPipeline
 from .retrieve import retrieve
+from .verify import quote_matches
 
 
 def normalize(text: str) -> str:
@@ -52,8 +53,7 @@ class QuoteCheck:
     def __call__(self, answer: Answer) -> None:
         for c in answer.citations:
             self.checked += 1
-            article = self.store.article(c.article_id)
-            if article is not None and article["raw_text"][c.start:c.end] == c.quote:
+            if quote_matches(self.store, c.article_id, c.start, c.end, c.quote):
                 self.exact += 1
             else:
                 self.failures.append(f"{c.article_id}[{c.start}:{c.end}]")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.server
 import importlib.util
-import os
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsdesk.index.embed import MODEL_NAME, Embedder
+from newsdesk.index.embed import Embedder
 from newsdesk.index.store import ArticleStore
 from newsdesk.service.answer_llm import LLMSettings
 from newsdesk.service.pipeline import QueryPipeline
