@@ -59,8 +59,8 @@ class QueryPipeline:
         """Answer in ``mode`` (default: ``llm`` when a server is configured, else ``extractive``)."""
         use_llm = (mode or ("llm" if self.llm_configured else "extractive")) == "llm"
         started = time.perf_counter()
-        result = self.pipeline.run({"bm25": {"query": question, "filters": filters},
-                                    "dense": {"query": question, "filters": filters},
+        result = self.pipeline.run({"filters": {"filters": filters}, "bm25": {"query": question},
+                                    "dense": {"query": question},
                                     "collapse": {"top_k": top_k}, "extractive": {"question": question},
                                     "llm": {"question": question, "use_llm": use_llm}})
         return AskResult(result["verifier"]["answer"], {"total_ms": round(1000 * (time.perf_counter() - started), 2)})

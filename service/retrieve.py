@@ -38,10 +38,20 @@ class Filters:
         return bool(self.publishers or self.published_from or self.published_to)
 
 
-def _allowed(store: ArticleStore, filters: Filters | None) -> set[int] | None:
-    if not filters:
-        return None
-    return store.chunk_rowids_where(list(filters.publishers) or None, filters.published_from, filters.published_to)
+@component
+class FilterResolver:
+    """Turns filters into the set of chunk row ids they allow, once per query, for both retrievers."""
+
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
+
+    @component.output_types(allowed=set[int] | None)
+    def run(self, filters: Filters | None = None) -> dict[str, Any]:
+        """:returns: ``allowed`` row ids, or ``None`` when nothing is filtered."""
+        if not filters:
+            return {"allowed": None}
+        return {"allowed": self.store.chunk_rowids_where(list(filters.publishers) or None, filters.published_from,
+                                                         filters.published_to)}
 
 
 def _documents(store: ArticleStore, hits: list[tuple[int, float]], retriever: str) -> list[Document]:
@@ -67,8 +77,8 @@ class BM25Retriever:
         self.top_k = top_k
 
     @component.output_types(documents=list[Document])
-    def run(self, query: str, filters: Filters | None = None) -> dict[str, Any]:
-        hits = self.store.bm25_search(query, self.top_k, _allowed(self.store, filters))
+    def run(self, query: str, allowed: set[int] | None = None) -> dict[str, Any]:
+        hits = self.store.bm25_search(query, self.top_k, allowed)
         return {"documents": _documents(self.store, hits, "bm25")}
 
 
@@ -85,9 +95,9 @@ class DenseRetriever:
         self.embedder.warm_up()
 
     @component.output_types(documents=list[Document], query_embedding=list[float])
-    def run(self, query: str, filters: Filters | None = None) -> dict[str, Any]:
+    def run(self, query: str, allowed: set[int] | None = None) -> dict[str, Any]:
         vector = self.embedder.embed([query])[0]
-        hits = self.store.dense_search(vector, self.top_k, _allowed(self.store, filters))
+        hits = self.store.dense_search(vector, self.top_k, allowed)
         return {"documents": _documents(self.store, hits, "dense"), "query_embedding": vector.tolist()}
 
 
@@ -154,18 +164,21 @@ class ClusterCollapser:
 
 
 def add_retrieval(pipeline: Pipeline, store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "rrf") -> None:
-    """Add the retrieval components (bm25, dense, fusion, collapse) to ``pipeline``."""
+    """Add the retrieval components (filters, bm25, dense, fusion, collapse) to ``pipeline``."""
+    pipeline.add_component("filters", FilterResolver(store))
     pipeline.add_component("bm25", BM25Retriever(store, top_k=candidates))
     pipeline.add_component("dense", DenseRetriever(store, embedder, top_k=candidates))
     pipeline.add_component("fusion", HybridFusion(mode=fusion))
     pipeline.add_component("collapse", ClusterCollapser(store))
+    pipeline.connect("filters.allowed", "bm25.allowed")
+    pipeline.connect("filters.allowed", "dense.allowed")
     pipeline.connect("bm25.documents", "fusion.bm25")
     pipeline.connect("dense.documents", "fusion.dense")
     pipeline.connect("fusion.documents", "collapse.documents")
 
 
 def build_retrieval_pipeline(store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "rrf") -> Pipeline:
-    """Run with ``{"bm25": {"query": q, "filters": f}, "dense": {"query": q, "filters": f}, "collapse": {"top_k": k}}``."""
+    """Run with ``{"filters": {"filters": f}, "bm25": {"query": q}, "dense": {"query": q}, "collapse": {"top_k": k}}``."""
     pipeline = Pipeline()
     add_retrieval(pipeline, store, embedder, candidates, fusion)
     return pipeline
@@ -179,6 +192,6 @@ class Retrieved:
 
 def retrieve(pipeline: Pipeline, query: str, top_k: int = 5, filters: Filters | None = None) -> Retrieved:
     """The fused, collapsed top passages, with the query embedding the dense side computed."""
-    result = pipeline.run({"bm25": {"query": query, "filters": filters}, "dense": {"query": query, "filters": filters},
+    result = pipeline.run({"filters": {"filters": filters}, "bm25": {"query": query}, "dense": {"query": query},
                            "collapse": {"top_k": top_k}}, include_outputs_from={"dense"})
     return Retrieved(result["collapse"]["documents"], result["dense"]["query_embedding"])
