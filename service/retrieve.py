@@ -109,7 +109,7 @@ class HybridFusion:
     scaled over its own list (a passage missing from a list scores 0 there).
     """
 
-    def __init__(self, mode: str = "rrf") -> None:
+    def __init__(self, mode: str = "convex") -> None:
         if mode not in FUSION_MODES:
             raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(FUSION_MODES)}")
         self.mode = mode
@@ -163,7 +163,7 @@ class ClusterCollapser:
         return {"documents": kept}
 
 
-def add_retrieval(pipeline: Pipeline, store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "rrf") -> None:
+def add_retrieval(pipeline: Pipeline, store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "convex") -> None:
     """Add the retrieval components (filters, bm25, dense, fusion, collapse) to ``pipeline``."""
     pipeline.add_component("filters", FilterResolver(store))
     pipeline.add_component("bm25", BM25Retriever(store, top_k=candidates))
@@ -175,13 +175,6 @@ def add_retrieval(pipeline: Pipeline, store: ArticleStore, embedder: Embedder, c
     pipeline.connect("bm25.documents", "fusion.bm25")
     pipeline.connect("dense.documents", "fusion.dense")
     pipeline.connect("fusion.documents", "collapse.documents")
-
-
-def build_retrieval_pipeline(store: ArticleStore, embedder: Embedder, candidates: int = 50, fusion: str = "rrf") -> Pipeline:
-    """Run with ``{"filters": {"filters": f}, "bm25": {"query": q}, "dense": {"query": q}, "collapse": {"top_k": k}}``."""
-    pipeline = Pipeline()
-    add_retrieval(pipeline, store, embedder, candidates, fusion)
-    return pipeline
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,199 @@
+"""``/ask`` latency and throughput through gunicorn, beside a plain Haystack pipeline.
+
+    .venv/bin/python bench/ask.py           # or: make bench
+
+The seeds are indexed into a temporary folder, then two servers start on 127.0.0.1 with
+the same gunicorn set-up (``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS`` gthread workers,
+torch threads split between workers):
+
+* ``newsdesk``: ``newsdesk serve``, extractive mode (no LLM): retrieval, answer, citation
+  verification, JSON response;
+* ``haystack``: ``bench/haystack_baseline.py``, a plain Haystack BM25 + MiniLM pipeline
+  joined by reciprocal rank fusion over the same chunks, retrieval only.
+
+Each is warmed up (every question once per worker), then measured with one client
+(``--requests`` sequential requests) and with 8 concurrent clients (``--requests`` x 2 in
+all). The questions are the seed dev set (``../shared/eval/seed_dev_qa.jsonl``), cycled.
+Latency is measured by the client, end to end over HTTP with keep-alive; the load
+generator runs on the same machine, so the concurrent figures include its own CPU use.
+Results: printed, appended to bench/results/ask.json, written into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import ROOT, append_result, machine, write_section  # noqa: E402
+
+QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev_qa.jsonl"
+RESULTS = ROOT / "bench" / "results" / "ask.json"
+TARGET_P50_MS, TARGET_P95_MS = 30, 100
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(conn: http.client.HTTPConnection, question: str) -> tuple[float, dict]:
+    body = json.dumps({"question": question})
+    started = time.perf_counter()
+    conn.request("POST", "/ask", body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    elapsed = 1000 * (time.perf_counter() - started)
+    if response.status != 200:
+        raise RuntimeError(f"/ask answered {response.status}: {payload[:200]!r}")
+    return elapsed, json.loads(payload)
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, path: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            if path == "/ask":
+                _post(conn, "warm up")
+            else:
+                conn.request("GET", path)
+                if conn.getresponse().status != 200:
+                    raise OSError("not ready")
+            return
+        except (OSError, RuntimeError):
+            time.sleep(0.5)
+    raise RuntimeError(f"server on port {port} not ready after {timeout:.0f} s")
+
+
+def _summary(latencies: list[float], seconds: float, server_ms: list[float]) -> dict:
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+            "mean_ms": round(statistics.fmean(ordered), 1), "max_ms": round(ordered[-1], 1),
+            "req_per_s": round(len(ordered) / seconds, 1),
+            "server_p50_ms": round(statistics.median(server_ms), 1) if server_ms else None}
+
+
+def measure(port: int, questions: list[str], clients: int, requests: int) -> dict:
+    """``requests`` requests spread over ``clients`` threads, each with its own keep-alive connection."""
+    latencies: list[float] = []
+    server_ms: list[float] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    per_client = requests // clients
+
+    def client(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            for i in range(per_client):
+                elapsed, payload = _post(conn, questions[(offset + i) % len(questions)])
+                with lock:
+                    latencies.append(elapsed)
+                    server_ms.append(payload.get("timings", {}).get("total_ms", 0.0))
+        except BaseException as exc:  # noqa: BLE001 - reported below, the run is invalid
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(c * 7,)) for c in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]}")
+    return _summary(latencies, seconds, server_ms)
+
+
+def write_doc(result: dict) -> None:
+    m = result["machine"]
+    lines = ["## `/ask` latency through gunicorn (`bench/ask.py`)", "",
+             f"Command: `.venv/bin/python bench/ask.py` (measured {result['date']}). Machine: {m['cpu']}, {m['nproc']} cores, "
+             f"{m['memory_gib']} GiB; load average {m['load_average_at_start']:.2f} at start. Both servers: gunicorn "
+             f"{result['workers']} workers x {result['threads']} threads (gthread), on the seeds ({result['chunks']} chunks); "
+             f"questions: the 20 seed dev questions, cycled; latency seen by the client over HTTP keep-alive, the load "
+             f"generator on the same 2 cores.", "",
+             "| server | clients | requests | p50 ms | p95 ms | mean ms | req/s | server-side p50 ms |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, label in (("newsdesk", "Newsdesk `/ask`, extractive (retrieve + answer + verify)"),
+                        ("haystack", "plain Haystack BM25 + MiniLM, RRF (retrieval only)")):
+        for clients in ("1", "8"):
+            r = result[name][clients]
+            lines.append(f"| {label} | {clients} | {r['requests']} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} | "
+                         f"{r['req_per_s']} | {r['server_p50_ms']} |")
+    one = result["newsdesk"]["1"]
+    lines += ["", f"Target (one client, extractive): p50 ≤ {TARGET_P50_MS} ms, p95 ≤ {TARGET_P95_MS} ms: "
+              f"{'met' if one['p50_ms'] <= TARGET_P50_MS and one['p95_ms'] <= TARGET_P95_MS else 'NOT met'} "
+              f"(p50 {one['p50_ms']} ms, p95 {one['p95_ms']} ms)."]
+    write_section("ask", lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per measurement (default 400)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results and docs alone")
+    args = parser.parse_args()
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    env = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False"}
+    workers, threads = int(env.get("NEWSDESK_WORKERS", "2")), int(env.get("NEWSDESK_THREADS", "4"))
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="newsdesk-bench-ask-") as work:
+        data = Path(work) / "data"
+        env["NEWSDESK_DATA_DIR"] = str(data)
+        out = subprocess.run([sys.executable, "-m", "newsdesk.service.cli", "ingest", "-q", str(ROOT / "seeds")], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        chunks = int(out.split(" chunks,")[0].rsplit(" ", 1)[1])
+        ports = {"newsdesk": _free_port(), "haystack": _free_port()}
+        log = open(os.environ.get("BENCH_LOG", Path(work) / "servers.log"), "w")
+        try:
+            procs.append(subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve"],
+                                          env={**env, "NEWSDESK_PORT": str(ports["newsdesk"]), "NEWSDESK_HOST": "127.0.0.1"},
+                                          stdout=subprocess.DEVNULL, stderr=log))
+            procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "haystack_baseline.py"), "--data", str(data),
+                                           "--port", str(ports["haystack"]), "--workers", str(workers), "--threads", str(threads)],
+                                          env=env, stdout=subprocess.DEVNULL, stderr=log))
+            for name, proc in zip(ports, procs):
+                _wait_ready(ports[name], proc, "/readyz" if name == "newsdesk" else "/ask")
+            result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+                      "workers": workers, "threads": threads, "chunks": chunks, "questions": len(questions)}
+            for name, port in ports.items():  # warm every worker: each question, once per worker
+                measure(port, questions, clients=workers, requests=len(questions) * workers)
+            for clients in (1, 8):
+                for name, port in ports.items():
+                    result.setdefault(name, {})[str(clients)] = r = measure(port, questions, clients, args.requests)
+                    print(f"{name:9s} {clients} client(s): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, mean {r['mean_ms']} ms, "
+                          f"{r['req_per_s']} req/s (server-side p50 {r['server_p50_ms']} ms)", flush=True)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            log.close()
+    if not args.no_write:
+        append_result(RESULTS, result)
+        write_doc(result)
+        print(f"wrote {RESULTS.relative_to(ROOT)} and docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
