@@ -274,12 +274,16 @@ class ArticleStore:
         return {r["rowid"]: dict(r) for r in rows}
 
     def chunk_rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
-                           published_to: str | None = None) -> set[int]:
-        """Chunks of articles matching every given condition (publisher case-insensitive; dates inclusive).
+                           published_to: str | None = None, stories: Sequence[str] | None = None) -> set[int]:
+        """Chunks of articles matching every given condition (publisher case-insensitive; dates inclusive;
+        ``stories``: the near-duplicate clusters of these article ids).
 
         An article that states no date never matches a date condition: absent is not guessed.
         """
         clauses, params = [], []
+        if stories:
+            clauses.append(f"a.cluster_id IN (SELECT cluster_id FROM articles WHERE id IN ({','.join('?' * len(stories))}))")
+            params += list(stories)
         if publishers:
             clauses.append(f"lower(a.publisher) IN ({','.join('?' * len(publishers))})")
             params += [p.lower() for p in publishers]

@@ -31,6 +31,7 @@ from .answer import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle
 DENSE_WEIGHT = 0.5
 PAIR_PENALTY = 0.05  # a second sentence must add this much evidence to be worth reading
 SECOND_UNIT_RATIO = 0.92
+CONTEXT_WEIGHT = 0.5  # a word a follow-up inherits from the conversation counts half as much as its own
 _STOPWORDS = frozenset(
     "a an and are as at be been but by did do does for from had has have he her his how i if in into is it its of on or "
     "she that the their them they this to was were what when where which who whom whose why will with would you your "
@@ -44,6 +45,9 @@ _ANSWER_TYPE = re.compile(
     r"number|percentage|amount|person|people|organi[sz]ation|agency|company|group)\b", re.I)
 
 
+_DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+
+
 def question_terms(question: str) -> list[str]:
     """The question's content words, without the noun that only names the answer's type."""
     return list(dict.fromkeys(content_terms(_ANSWER_TYPE.sub(" ", question))))
@@ -52,6 +56,7 @@ def question_terms(question: str) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words that carry meaning (no stop words)."""
     terms = []
+    text = _DOTTED_ACRONYM.sub(lambda m: m.group().replace(".", ""), text)  # "U.S." and "US" are one word
     for word in re.findall(r"[\w’']+", text.lower()):
         word = re.sub(r"[’']s$", "", word).strip("’'")
         if not word or word in _STOPWORDS:
@@ -106,8 +111,9 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
 
     @component.output_types(answer=Answer)
-    def run(self, question: str, passages: list[Document], query_embedding: list[float]) -> dict[str, Any]:
-        units = self.candidates(question, passages, np.asarray(query_embedding, dtype=np.float32))
+    def run(self, question: str, passages: list[Document], query_embedding: list[float], context: str = "") -> dict[str, Any]:
+        """``context``: earlier words of the conversation a follow-up leans on (counted at half weight)."""
+        units = self.candidates(question, passages, np.asarray(query_embedding, dtype=np.float32), context)
         closest = closest_articles(passages)
         if not units or units[0].score < self.abstain_below:
             best = units[0].score if units else 0.0
@@ -137,7 +143,7 @@ class ExtractiveAnswerer:
         return {"answer": Answer(text, citations, False, "extractive", sentences=sentences, closest=closest,
                                  evidence_score=chosen[0].score)}
 
-    def candidates(self, question: str, passages: list[Document], query: np.ndarray) -> list[Unit]:
+    def candidates(self, question: str, passages: list[Document], query: np.ndarray, context: str = "") -> list[Unit]:
         """Every sentence, and every pair of adjacent sentences, of the passages: scored, best first."""
         raw: dict[tuple[str, int], Candidate] = {}
         sentences_of: dict[str, list[dict]] = {}
@@ -157,8 +163,9 @@ class ExtractiveAnswerer:
         if not raw:
             return []
         asked = question_terms(question)
+        weight = dict.fromkeys(question_terms(context), CONTEXT_WEIGHT) | dict.fromkeys(asked, 1.0)
         n = len(raw)
-        idf = {t: math.log((n + 1) / (0.5 + sum(t in c.terms for c in raw.values()))) for t in asked}
+        idf = {t: w * math.log((n + 1) / (0.5 + sum(t in c.terms for c in raw.values()))) for t, w in weight.items()}
         total = sum(idf.values()) or 1.0
         def coverage(terms: frozenset[str]) -> float:
             return sum(w for t, w in idf.items() if t in terms) / total

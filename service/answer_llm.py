@@ -109,6 +109,14 @@ def verify_generated(text: str, passages: list[Document], store: ArticleStore, e
     return Answer(answer_text, citations, False, "llm", sentences=sentences, warnings=warnings)
 
 
+def chat_generator(settings: LLMSettings, max_tokens: int | None = None) -> OpenAIChatGenerator:
+    """Haystack's OpenAI chat generator for the configured server: no retries, greedy, bounded."""
+    return OpenAIChatGenerator(
+        api_key=Secret.from_token(settings.api_key or "not-needed"), model=settings.model, api_base_url=settings.base_url,
+        timeout=settings.timeout, max_retries=0,
+        generation_kwargs={"max_tokens": max_tokens or settings.max_tokens, "temperature": 0.0})
+
+
 @component
 class LLMAnswerer:
     """Generates with the configured server, verifies, and falls back to the extractive answer."""
@@ -118,12 +126,7 @@ class LLMAnswerer:
         self.embedder = embedder
         self.settings = settings
         self._builder = ChatPromptBuilder(template=load_prompt("answer"), required_variables=["question", "passages"])
-        self._generator = None
-        if settings is not None:
-            self._generator = OpenAIChatGenerator(
-                api_key=Secret.from_token(settings.api_key or "not-needed"), model=settings.model,
-                api_base_url=settings.base_url, timeout=settings.timeout, max_retries=0,
-                generation_kwargs={"max_tokens": settings.max_tokens, "temperature": 0.0})
+        self._generator = chat_generator(settings) if settings is not None else None
 
     @component.output_types(answer=Answer)
     def run(self, question: str, passages: list[Document], fallback: Answer, use_llm: bool = False) -> dict[str, Any]:

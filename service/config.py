@@ -52,6 +52,8 @@ class Settings:
     workers: int = _setting(2, "gunicorn worker processes (each loads the model, about 0.5 GB).", minimum=1)
     threads: int = _setting(4, "Threads per worker.", minimum=1)
     max_request_bytes: int = _setting(64 * 1024, "Largest request body accepted (413 above it).", minimum=256)
+    cors_origins: str = _setting("", "Comma-separated origins (e.g. `https://news.example`) whose pages may embed the widget and call the API from the browser; empty: none but this service itself.")
+    conversation_ttl_seconds: int = _setting(86_400, "Seconds a conversation is kept after its last turn; older ones are forgotten.", minimum=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -68,6 +70,10 @@ class Settings:
         settings.validate()
         return settings
 
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
@@ -77,6 +83,9 @@ class Settings:
                 raise ConfigError(f"{PREFIX}{f.name.upper()}={value!r}: must be at least {meta['minimum']}")
         if self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ConfigError(f"{PREFIX}CHUNK_OVERLAP_TOKENS must be smaller than {PREFIX}CHUNK_TOKENS")
+        for origin in self.allowed_origins:
+            if not (origin.startswith(("http://", "https://")) and origin.count("/") == 2):
+                raise ConfigError(f"{PREFIX}CORS_ORIGINS: {origin!r} is not an origin such as https://news.example")
         if self.near_duplicate_threshold > 1:
             raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
 

@@ -36,7 +36,6 @@ from .pipeline import QueryPipeline
 from .retrieve import retrieve
 from .verify import quote_matches
 
-
 SCIFACT_CANDIDATES = 100
 
 

@@ -64,7 +64,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "AskResponse": {
         "type": "object", "additionalProperties": False,
-        "required": ["answer", "citations", "abstained", "mode", "warnings", "timings", "sentences", "closest", "evidence_score"],
+        "required": ["answer", "citations", "abstained", "mode", "warnings", "timings", "sentences", "closest", "evidence_score",
+                     "conversation_id", "query"],
         "properties": {
             "answer": {"type": "string", "description": "The answer, each sentence followed by [n] markers."},
             "citations": {"type": "array", "items": {"$ref": "#/components/schemas/Citation"}},
@@ -75,8 +76,32 @@ SCHEMAS: dict[str, Any] = {
             "sentences": {"type": "array", "items": {"$ref": "#/components/schemas/AnswerSentence"}},
             "closest": {"type": "array", "items": {"$ref": "#/components/schemas/ClosestArticle"}},
             "evidence_score": {"type": "number"},
+            "conversation_id": {"type": "string", "description": "Send it with the next question to ask a follow-up."},
+            "query": {"type": "string", "description": "What was searched: the question, or a follow-up resolved against the conversation."},
         },
     },
+    "ChatRequest": {
+        "type": "object", "required": ["messages"],
+        "description": "The OpenAI chat request; fields other than these are accepted and ignored.",
+        "properties": {
+            "model": {"type": "string", "enum": ["newsdesk", "newsdesk-extractive", "newsdesk-llm"]},
+            "messages": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["role", "content"]}},
+            "stream": {"type": "boolean"},
+            "conversation_id": {"type": "string", "description": "Newsdesk extra: use the history the server keeps."},
+        },
+    },
+    "ChatCompletion": {
+        "type": "object", "required": ["id", "object", "created", "model", "choices", "citations", "newsdesk"],
+        "properties": {
+            "id": {"type": "string"}, "object": {"const": "chat.completion"}, "created": {"type": "integer"},
+            "model": {"type": "string"}, "choices": {"type": "array"}, "usage": {"type": "object"},
+            "citations": {"type": "array", "items": {"$ref": "#/components/schemas/Citation"},
+                          "description": "Newsdesk extra: the citations behind the [n] markers of the message content."},
+            "newsdesk": {"type": "object", "description": "Newsdesk extra: abstained, mode, warnings, closest, conversation_id, query, timings."},
+        },
+    },
+    "ModelList": {"type": "object", "required": ["object", "data"],
+                  "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {"type": "object", "required": ["id", "object"]}}}},
     "Article": {
         "type": "object", "additionalProperties": False,
         "required": ["id", "title", "publisher", "published_at", "url", "text", "format", "content_hash", "ingested_at",
@@ -125,6 +150,44 @@ PATHS: dict[str, Any] = {
             "503": _error("No index has been built yet."),
         },
     }},
+    "/ask/stream": {"post": {
+        "summary": "The same answer as /ask, streamed as Server-Sent Events.",
+        "description": "Events: `meta` {conversation_id, query, mode}; `citation` (a Citation, sent just before the text that "
+                       "uses it); `text` {text} (pieces that concatenate to the answer); `done` (the AskResponse); `error` "
+                       "({error: {code, message}}, ends the stream). Bad requests are refused before the stream starts.",
+        "operationId": "askStream",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AskRequest"}}}},
+        "responses": {
+            "200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": _error("The body is not valid JSON, or not an object."), "413": _error("The body is too large."),
+            "415": _error("The body is not sent as application/json."), "422": _error("A field is invalid."),
+            "503": _error("No index has been built yet."),
+        },
+    }},
+    "/v1/chat/completions": {"post": {
+        "summary": "OpenAI-compatible chat completion (streaming with stream=true); citations in the extra `citations` field.",
+        "operationId": "chatCompletions",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
+        "responses": {
+            "200": {"description": "A chat.completion, or with stream=true chat.completion.chunk events ending with [DONE]; "
+                                   "each chunk carries the citations its text introduces, the last one all of them.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletion"}},
+                                "text/event-stream": {"schema": {"type": "string"}}}},
+            "400": _error("The body is not valid JSON, or not an object."), "413": _error("The body is too large."),
+            "415": _error("The body is not sent as application/json."),
+            "422": _error("Unknown model, no messages, or the last message is not a non-empty user question."),
+            "503": _error("No index has been built yet."),
+        },
+    }},
+    "/v1/models": {"get": {"summary": "The models /v1/chat/completions accepts.", "operationId": "listModels",
+                           "responses": {"200": _ok("ModelList", "The models.")}}},
+    "/": {"get": {"summary": "The chat page (the widget, full page).", "operationId": "chatPage",
+                  "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+    "/widget.js": {"get": {"summary": "The embeddable widget: <script src=\"HOST/widget.js\" data-newsdesk-url=\"HOST\">.",
+                           "operationId": "widgetScript",
+                           "responses": {"200": {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}}}}},
+    "/widget.css": {"get": {"summary": "The widget's styles (loaded inside its shadow root).", "operationId": "widgetStyles",
+                            "responses": {"200": {"description": "CSS", "content": {"text/css": {"schema": {"type": "string"}}}}}}},
     "/articles/{article_id}": {"get": {
         "summary": "The original article, its metadata and near-duplicate copies; ?highlight=start-end,... marks spans.",
         "operationId": "getArticle",

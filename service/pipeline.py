@@ -23,6 +23,7 @@ from .answer import Answer
 from .answer_extractive import ExtractiveAnswerer
 from .answer_llm import LLMAnswerer, LLMSettings
 from .config import Settings, llm_settings
+from .followup import FollowUpResolver, Turn
 from .retrieve import Filters, add_retrieval
 from .verify import CitationVerifier
 
@@ -31,6 +32,7 @@ from .verify import CitationVerifier
 class AskResult:
     answer: Answer
     timings: dict[str, float] = field(default_factory=dict)
+    query: str = ""  # what was searched: the question, or a follow-up resolved against the conversation
 
 
 class QueryPipeline:
@@ -41,10 +43,17 @@ class QueryPipeline:
         self.store = store
         self.llm_configured = llm is not None
         self.pipeline = Pipeline()
+        self.pipeline.add_component("resolve", FollowUpResolver(llm))
         add_retrieval(self.pipeline, store, embedder, candidates, fusion)
         self.pipeline.add_component("extractive", ExtractiveAnswerer(store, abstain_below=abstain_below))
         self.pipeline.add_component("llm", LLMAnswerer(store, embedder, llm))
         self.pipeline.add_component("verifier", CitationVerifier(store))
+        self.pipeline.connect("resolve.query", "bm25.query")
+        self.pipeline.connect("resolve.query", "dense.query")
+        self.pipeline.connect("resolve.question", "extractive.question")
+        self.pipeline.connect("resolve.context", "extractive.context")
+        self.pipeline.connect("resolve.question", "llm.question")
+        self.pipeline.connect("resolve.stories", "filters.stories")
         self.pipeline.connect("collapse.documents", "extractive.passages")
         self.pipeline.connect("dense.query_embedding", "extractive.query_embedding")
         self.pipeline.connect("collapse.documents", "llm.passages")
@@ -66,12 +75,20 @@ class QueryPipeline:
         self.pipeline.warm_up()
         self.retrieval.warm_up()
 
-    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None, mode: str | None = None) -> AskResult:
-        """Answer in ``mode`` (default: ``llm`` when a server is configured, else ``extractive``)."""
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None, mode: str | None = None,
+            history: list[Turn] | None = None) -> AskResult:
+        """Answer in ``mode`` (default: ``llm`` when a server is configured, else ``extractive``).
+
+        ``history``: the conversation's earlier turns, against which a follow-up is resolved.
+        """
         use_llm = (mode or ("llm" if self.llm_configured else "extractive")) == "llm"
         started = time.perf_counter()
-        result = self.pipeline.run({"filters": {"filters": filters}, "bm25": {"query": question},
-                                    "dense": {"query": question},
-                                    "collapse": {"top_k": top_k}, "extractive": {"question": question},
-                                    "llm": {"question": question, "use_llm": use_llm}})
-        return AskResult(result["verifier"]["answer"], {"total_ms": round(1000 * (time.perf_counter() - started), 2)})
+        inputs = {"resolve": {"question": question, "history": history or [], "use_llm": use_llm},
+                  "filters": {"filters": filters}, "collapse": {"top_k": top_k}, "llm": {"use_llm": use_llm}}
+        result = self.pipeline.run(inputs, include_outputs_from={"resolve"})
+        if result["verifier"]["answer"].abstained and result["resolve"]["stories"]:
+            # The follow-up is not answered by the stories just discussed: look in the whole archive.
+            inputs["resolve"]["focus"] = False
+            result = self.pipeline.run(inputs, include_outputs_from={"resolve"})
+        return AskResult(result["verifier"]["answer"], {"total_ms": round(1000 * (time.perf_counter() - started), 2)},
+                         query=result["resolve"]["query"])

@@ -46,12 +46,16 @@ class FilterResolver:
         self.store = store
 
     @component.output_types(allowed=set[int] | None)
-    def run(self, filters: Filters | None = None) -> dict[str, Any]:
-        """:returns: ``allowed`` row ids, or ``None`` when nothing is filtered."""
-        if not filters:
+    def run(self, filters: Filters | None = None, stories: list[str] | None = None) -> dict[str, Any]:
+        """``stories``: keep to these articles and their copies (a follow-up's focus).
+
+        :returns: ``allowed`` row ids, or ``None`` when nothing is filtered.
+        """
+        if not filters and not stories:
             return {"allowed": None}
+        filters = filters or Filters()
         return {"allowed": self.store.chunk_rowids_where(list(filters.publishers) or None, filters.published_from,
-                                                         filters.published_to)}
+                                                         filters.published_to, stories or None)}
 
 
 def _documents(store: ArticleStore, hits: list[tuple[int, float]], retriever: str) -> list[Document]:

@@ -19,6 +19,9 @@ from newsdesk.index.store import ArticleStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# The team's evaluation sets (../shared/eval): read there, never copied (SciFact's licence forbids it).
+EVAL = next((p for p in (ROOT.parent / "shared" / "eval", Path("/work/shared/eval")) if (p / "seed_dev_qa.jsonl").exists()),
+            ROOT.parent / "shared" / "eval")
 
 
 @pytest.fixture(scope="session")

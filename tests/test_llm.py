@@ -9,6 +9,8 @@ HTTP 200 with a body that is not JSON).
 
 from __future__ import annotations
 
+import json
+
 import http.server
 import importlib.util
 import socket
@@ -19,7 +21,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from newsdesk.index.embed import Embedder
@@ -27,22 +28,12 @@ from newsdesk.index.store import ArticleStore
 from newsdesk.service.answer_llm import LLMSettings
 from newsdesk.service.pipeline import QueryPipeline
 
+from .conftest import EVAL
+from .servers import free_port, wait_until_up
+
 pytestmark = pytest.mark.slow
 
-QUESTIONS = [
-    "Who said 'we are also prepared for the worst'?",
-    "What total civilian casualty figure did the OHCHR report?",
-    "In which city were the January talks between Russia and the United States held?",
-    "What did Washington call Russia's proposals on military bases in former Soviet states?",
-    "Which news agency quoted Peskov saying 'That would be very cool'?",
-    "What is the capital of Australia?",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SEED_QUESTIONS = [json.loads(line)["question"] for line in (EVAL / "seed_dev_qa.jsonl").read_text(encoding="utf-8").splitlines() if line]
 
 
 def _gguf() -> Path:
@@ -53,25 +44,14 @@ def _gguf() -> Path:
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with open(log, "w") as handle:
         proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--host", "127.0.0.1",
                                  "--port", str(port), "--n_ctx", "4096"], stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not start in 120 s")
-            time.sleep(0.5)
+        wait_until_up(proc, base + "/models", log)
         yield base
     finally:
         proc.terminate()
@@ -99,7 +79,7 @@ def _assert_verified(store: ArticleStore, answer) -> None:
 def test_nothing_unverified_reaches_the_response(seed_store: ArticleStore, embedder: Embedder, llama_server: str) -> None:
     pipeline = _pipeline(seed_store, embedder, llama_server)
     modes = []
-    for question in QUESTIONS:
+    for question in SEED_QUESTIONS:  # every question of the seed dev set, in LLM mode
         answer = pipeline.ask(question, mode="llm").answer
         modes.append(answer.mode)
         _assert_verified(seed_store, answer)
@@ -109,8 +89,8 @@ def test_nothing_unverified_reaches_the_response(seed_store: ArticleStore, embed
 
 
 def test_llm_server_down_falls_back_with_a_warning(seed_store: ArticleStore, embedder: Embedder) -> None:
-    pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{_free_port()}/v1", timeout=5)
-    answer = pipeline.ask(QUESTIONS[0], mode="llm").answer
+    pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{free_port()}/v1", timeout=5)
+    answer = pipeline.ask(SEED_QUESTIONS[8], mode="llm").answer
     assert answer.mode == "extractive" and "Stoltenberg" in answer.answer
     assert any("LLM unavailable" in w for w in answer.warnings)
     _assert_verified(seed_store, answer)
@@ -153,7 +133,7 @@ def test_slow_llm_times_out_into_the_extractive_answer(seed_store: ArticleStore,
     try:
         pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{stalled.port}/v1", timeout=2)
         started = time.monotonic()
-        answer = pipeline.ask(QUESTIONS[1], mode="llm").answer
+        answer = pipeline.ask(SEED_QUESTIONS[11], mode="llm").answer
         assert time.monotonic() - started < 30
         assert answer.mode == "extractive" and "16,150" in answer.answer
         assert any("LLM unavailable" in w for w in answer.warnings)
@@ -165,7 +145,7 @@ def test_garbage_from_the_llm_falls_back(seed_store: ArticleStore, embedder: Emb
     garbage = GarbageServer()
     try:
         pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{garbage.server_address[1]}/v1", timeout=5)
-        answer = pipeline.ask(QUESTIONS[0], mode="llm").answer
+        answer = pipeline.ask(SEED_QUESTIONS[8], mode="llm").answer
         assert answer.mode == "extractive" and any("LLM unavailable" in w for w in answer.warnings)
         _assert_verified(seed_store, answer)
     finally:
@@ -177,7 +157,7 @@ def test_verifier_drops_out_of_range_and_unsupported_sentences(seed_store: Artic
     from newsdesk.service.retrieve import retrieve
 
     pipeline = _pipeline(seed_store, embedder, "http://127.0.0.1:9/v1")
-    passages = retrieve(pipeline.retrieval, QUESTIONS[0], top_k=3).passages
+    passages = retrieve(pipeline.retrieval, SEED_QUESTIONS[8], top_k=3).passages
     assert "Stoltenberg" in passages[0].content
     text = ("NATO Secretary General Jens Stoltenberg said the alliance was also prepared for the worst [1]. "
             "The moon is made of green cheese [1]. Stoltenberg spoke on Wednesday [0]. "

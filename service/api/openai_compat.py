@@ -1,0 +1,125 @@
+"""The OpenAI chat protocol: ``POST /v1/chat/completions`` (streaming or not) and ``GET /v1/models``.
+
+The official ``openai`` client and chat front-ends work unchanged. The last user message
+is the question; earlier user/assistant messages are the conversation a follow-up is
+resolved against (or pass ``conversation_id`` to use one the server keeps). Models:
+``newsdesk`` (the default mode), ``newsdesk-extractive``, and ``newsdesk-llm`` when an LLM
+is configured.
+
+The answer text carries ``[n]`` markers; the citations travel in an extra top-level field
+``citations`` (the objects ``/ask`` returns). Streaming sends each citation in the chunk
+whose text first uses it, and the last chunk repeats them all; other Newsdesk fields
+(abstained, warnings, closest articles, conversation id, query) are under ``newsdesk``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    request,
+    stream_with_context,
+)
+
+from ..config import Settings
+from ..engine import Reply
+from ..errors import InvalidField
+from ..followup import Turn
+from ..serialize import to_json
+from ..validate import MAX_QUESTION_CHARS, json_body
+from .stream import answer_events
+
+bp = Blueprint("openai", __name__)
+
+MODELS = {"newsdesk": None, "newsdesk-extractive": "extractive", "newsdesk-llm": "llm"}
+
+
+def available_models(settings: Settings) -> list[str]:
+    return [m for m, mode in MODELS.items() if mode != "llm" or settings.llm_base_url]
+
+
+@bp.get("/v1/models")
+def models() -> Response:
+    settings = current_app.extensions["newsdesk"].settings
+    return jsonify({"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "newsdesk"}
+                                               for m in available_models(settings)]})
+
+
+def _text(content: Any, where: str) -> str:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    raise InvalidField(f"'{where}.content' must be a string or a list of content parts")
+
+
+def _parse(body: dict[str, Any], settings: Settings) -> tuple[str, str | None, list[Turn], str | None, str]:
+    model = body.get("model", "newsdesk")
+    if model not in available_models(settings):
+        raise InvalidField(f"unknown model {model!r}; the models are {', '.join(available_models(settings))}")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise InvalidField("'messages' must be a non-empty list of message objects")
+    turns = [(m.get("role"), _text(m.get("content"), f"messages[{i}]")) for i, m in enumerate(messages)]
+    if turns[-1][0] != "user":
+        raise InvalidField("the last message must have role 'user': it is the question")
+    question = turns[-1][1].strip()
+    if not question:
+        raise InvalidField("the last user message is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidField(f"the question is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
+    history = [Turn(q, q, a) for (r1, q), (r2, a) in zip(turns[:-1], turns[1:-1]) if r1 == "user" and r2 == "assistant"]
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None and not isinstance(conversation_id, str):
+        raise InvalidField("'conversation_id' must be a string")
+    return question, MODELS[model], history, conversation_id, model
+
+
+@bp.post("/v1/chat/completions")
+def chat_completions() -> Response:
+    engine = current_app.extensions["newsdesk"]
+    body = json_body(request)
+    question, mode, history, conversation_id, model = _parse(body, engine.settings)
+    reply = engine.ask(question, mode=mode, conversation_id=conversation_id, history=history)
+    completion_id, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
+    if body.get("stream"):
+        return Response(stream_with_context(_chunks(reply, completion_id, created, model)), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    data = reply.to_dict()
+    return jsonify({
+        "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": data["answer"]}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "citations": data["citations"], "newsdesk": _extra(data),
+    })
+
+
+def _extra(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in ("abstained", "mode", "warnings", "closest", "conversation_id", "query", "timings")}
+
+
+def _chunks(reply: Reply, completion_id: str, created: int, model: str) -> Iterator[str]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {to_json(payload)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    pending: list[dict[str, Any]] = []
+    for event, data in answer_events(reply):
+        if event == "citation":
+            pending.append(data)
+        elif event == "text":
+            yield chunk({"content": data["text"]}, citations=pending)
+            pending = []
+        elif event == "done":
+            yield chunk({}, "stop", citations=data["citations"], newsdesk=_extra(data))
+    yield "data: [DONE]\n\n"
