@@ -60,6 +60,14 @@ def seed_store(seed_index: Path):
     store.close()
 
 
+@pytest.fixture(scope="module")
+def seed_copy_module(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A writable copy of the seed index shared by one module (a server writes its conversations there)."""
+    target = tmp_path_factory.mktemp("seed-copy") / "data"
+    shutil.copytree(seed_index, target)
+    return target
+
+
 @pytest.fixture
 def seed_copy(seed_index: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the seed index."""

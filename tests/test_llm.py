@@ -26,7 +26,8 @@ import pytest
 from newsdesk.index.embed import Embedder
 from newsdesk.index.store import ArticleStore
 from newsdesk.service.answer_llm import LLMSettings
-from newsdesk.service.pipeline import QueryPipeline
+from newsdesk.service.followup import Turn
+from newsdesk.service.pipeline import AskResult, QueryPipeline
 
 from .conftest import EVAL
 from .servers import free_port, wait_until_up
@@ -172,3 +173,29 @@ def test_verifier_drops_out_of_range_and_unsupported_sentences(seed_store: Artic
     assert any("[0]" in w for w in answer.warnings) and any(f"[{len(passages) + 1}]" in w for w in answer.warnings)
     assert "green cheese" not in answer.answer
     _assert_verified(seed_store, answer)
+
+
+def _follow_up(pipeline: QueryPipeline) -> tuple[str, AskResult]:
+    first = pipeline.ask(SEED_QUESTIONS[11], mode="llm")
+    cited = tuple(c.article_id for c in first.answer.citations)
+    history = [Turn(SEED_QUESTIONS[11], first.query, first.answer.answer, cited)]
+    return first.query, pipeline.ask("How many of them were injured?", mode="llm", history=history)
+
+
+def test_follow_up_rewritten_by_a_real_llm_is_still_verified(seed_store: ArticleStore, embedder: Embedder, llama_server: str) -> None:
+    _, result = _follow_up(_pipeline(seed_store, embedder, llama_server))
+    # The rewrite prompt (prompts/rewrite.jinja) went to the real server: either its rewrite was
+    # usable and searched, or it was not and the offline resolution was; never the bare follow-up.
+    assert result.query != "How many of them were injured?"
+    _assert_verified(seed_store, result.answer)
+
+
+def test_follow_up_rewrite_falls_back_offline_when_the_llm_fails(seed_store: ArticleStore, embedder: Embedder) -> None:
+    garbage = GarbageServer()
+    try:
+        previous, result = _follow_up(_pipeline(seed_store, embedder, f"http://127.0.0.1:{garbage.server_address[1]}/v1", timeout=5))
+        assert result.query == f"How many of them were injured? {previous}"  # the offline resolution
+        assert "9,776" in result.answer.answer
+        _assert_verified(seed_store, result.answer)
+    finally:
+        garbage.shutdown()
