@@ -18,14 +18,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Index the seed articles, then open an interactive search over them.
+# The browser tests drive Debian's Chromium (Playwright with executablePath /usr/bin/chromium).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
+
+# Index the seed articles, then serve the chat and the API on http://127.0.0.1:8080/ (Ctrl-C stops).
 run: install
 	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk ingest seeds
-	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk search
+	@echo "serving the chat on http://$${NEWSDESK_HOST:-127.0.0.1}:$${NEWSDESK_PORT:-8080}/ (Ctrl-C stops)"
+	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk serve
 
 # The suite runs with the network cut off (a fresh network namespace with only loopback)
 # wherever that is possible, proving nothing reaches a model hub or a tokenizer download.
-test: install
+test: install $(CHROMIUM)
 	@if unshare -n true 2>/dev/null && command -v ip >/dev/null; then \
 		echo "running the tests with the network cut off (unshare -n, loopback only)"; \
 		unshare -n sh -c 'ip link set lo up && exec $(BIN)/python -m pytest'; \

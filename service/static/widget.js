@@ -143,9 +143,10 @@
       this.widget = widget;
       this.question = question;
       this.text = h("p", { class: "nd-text" });
+      this.tips = h("div", { class: "nd-tips" });
       this.searched = h("p", { class: "nd-searched", hidden: true });
       this.extras = h("div", { class: "nd-extras" });
-      this.answer = h("div", { class: "nd-a" }, this.searched, this.text, this.extras);
+      this.answer = h("div", { class: "nd-a" }, this.searched, this.text, this.tips, this.extras);
       this.el = h("article", { class: "nd-turn", "data-state": "idle" },
         h("p", { class: "nd-q" }, h("span", { class: "nd-sr" }, "You asked: "), question),
         this.answer);
@@ -158,6 +159,7 @@
       this.pending = "";
       this.unresolved = false;
       this.text.replaceChildren();
+      this.tips.replaceChildren();
       this.extras.replaceChildren(h("p", { class: "nd-pending" }, "Searching the archive…"));
       this.searched.hidden = true;
       this.answer.className = "nd-a";
@@ -202,9 +204,13 @@
 
     marker(n, raw) {
       const citation = this.citations.get(n);
-      if (citation) return this.widget.chip(citation);
-      this.unresolved = true;
-      return raw;
+      if (!citation) {
+        this.unresolved = true;
+        return raw;
+      }
+      const { button, tip } = this.widget.chip(citation);
+      this.tips.append(tip);
+      return button;
     }
 
     /** The final answer object: re-renders only if the stream and the answer disagree. */
@@ -215,6 +221,7 @@
       const answer = result.answer || "";
       if (this.streamed !== answer || this.unresolved) {
         this.text.replaceChildren();
+        this.tips.replaceChildren();
         this.pending = answer;
         this.unresolved = false;
       }
@@ -285,7 +292,7 @@
           this.hide(tip);
         }
       });
-      return { button, wrapper: h("span", { class: "nd-cite" }, button, tip) };
+      return { button, tip };
     }
 
     /** Fixed-positioned next to the chip, so no scrolling container clips it. */
@@ -333,7 +340,7 @@
           h("div", { class: "nd-audit-heading" }, this.title, this.meta),
           this.closeButton),
         this.note, this.body, this.copies);
-      this.el.addEventListener("close", () => this.restoreFocus());
+      this.el.addEventListener("close", () => this.onClosed());
       this.el.addEventListener("click", (event) => { if (event.target === this.el) this.close(); });
     }
 
@@ -367,7 +374,7 @@
     }
 
     render(article, cited) {
-      this.title.replaceChildren(article.title || `Untitled article (${article.id})`);
+      this.title.replaceChildren(article.title || "Untitled article");
       const url = safeUrl(article.url);
       this.meta.replaceChildren(`${sourceLine(article)} · id ${article.id}`,
         url ? h("a", { class: "nd-audit-link", href: url, target: "_blank", rel: "noopener noreferrer" }, url) : "");
@@ -388,11 +395,12 @@
     }
 
     close() {
-      this.request?.abort();
       if (this.el.open) this.el.close();
     }
 
-    restoreFocus() {
+    /** However it closed (button, Escape, backdrop): stop loading and give focus back. */
+    onClosed() {
+      this.request?.abort();
       const opener = this.opener;
       this.opener = null;
       if (opener?.isConnected) opener.focus();
@@ -459,7 +467,7 @@
 
     chip(citation) {
       const open = (button) => this.audit.open({ articleId: citation.article_id, start: citation.start, end: citation.end, opener: button });
-      return this.tooltips.chip(citation, open).wrapper;
+      return this.tooltips.chip(citation, open);
     }
 
     openPanel() {
