@@ -48,6 +48,29 @@ _ANSWER_TYPE = re.compile(
 _DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 
 
+# "Who led the talks?" is answered by "... the talks will be led by <Name>": the agent of a
+# passive clause (a surface pattern in the sense of Ravichandran & Hovy, 2002).
+_WHO_VERB = re.compile(r"^\W*(?:(?:and|but|so|then)\s+)?who\s+(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could|"
+                       r"should|may|might|must)\b)([a-z]+)\b", re.I)
+_PARTICIPLES = {
+    "wrote": "written", "drove": "driven", "took": "taken", "gave": "given", "began": "begun", "broke": "broken", "chose": "chosen",
+    "spoke": "spoken", "stole": "stolen", "saw": "seen", "sang": "sung", "drew": "drawn", "threw": "thrown", "grew": "grown",
+    "knew": "known", "flew": "flown", "wore": "worn", "beat": "beaten", "forgot": "forgotten", "hid": "hidden", "rode": "ridden",
+    "shook": "shaken", "swam": "swum", "ran": "run", "came": "come", "became": "become", "got": "gotten", "did": "done",
+}
+AGENT_BONUS = 0.1
+
+
+def agent_pattern(question: str) -> re.Pattern[str] | None:
+    """For "who <verb>…" questions, the passive "<verb> by <Name>" that names the answer; else ``None``."""
+    match = _WHO_VERB.match(question)
+    if not match:
+        return None
+    verb = match.group(1).lower()
+    forms = {verb, _PARTICIPLES.get(verb, verb)}
+    return re.compile(rf"\b(?:{'|'.join(sorted(forms))})\s+by\s+(?:[\w.’'-]+\s+){{0,5}}?[A-Z]")
+
+
 def question_terms(question: str) -> list[str]:
     """The question's content words, without the noun that only names the answer's type."""
     return list(dict.fromkeys(content_terms(_ANSWER_TYPE.sub(" ", question))))
@@ -170,7 +193,11 @@ class ExtractiveAnswerer:
         def coverage(terms: frozenset[str]) -> float:
             return sum(w for t, w in idf.items() if t in terms) / total
 
-        units = [Unit((c,), DENSE_WEIGHT * c.dense + (1 - DENSE_WEIGHT) * coverage(c.terms)) for c in raw.values()]
+        agent = agent_pattern(question)
+        def named(sentences: tuple[Candidate, ...]) -> float:
+            return AGENT_BONUS if agent and any(agent.search(c.text) for c in sentences) else 0.0
+
+        units = [Unit((c,), DENSE_WEIGHT * c.dense + (1 - DENSE_WEIGHT) * coverage(c.terms) + named((c,))) for c in raw.values()]
         # Two adjacent sentences answer together when the second completes the first
         # ("... Kuleba hailed the talks." + "..., Kuleba told reporters in Copenhagen.").
         for (article, seq), first in raw.items():
@@ -178,7 +205,7 @@ class ExtractiveAnswerer:
             if second is not None:
                 terms = first.terms | second.terms
                 units.append(Unit((first, second), DENSE_WEIGHT * max(first.dense, second.dense)
-                                  + (1 - DENSE_WEIGHT) * coverage(terms) - PAIR_PENALTY))
+                                  + (1 - DENSE_WEIGHT) * coverage(terms) - PAIR_PENALTY + named((first, second))))
         return sorted(units, key=lambda u: -u.score)
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from haystack import Document, component
 from haystack.components.builders import ChatPromptBuilder
 from haystack.components.generators.chat import OpenAIChatGenerator
+from haystack.dataclasses import StreamingChunk
 from haystack.utils import Secret
 
 from newsdesk.index.chunk import split_sentences
@@ -34,6 +36,8 @@ from .prompts import load_prompt
 logger = logging.getLogger(__name__)
 
 NOT_IN_ARCHIVE = "NOT IN ARCHIVE"
+# Called with each verified sentence of a streamed LLM answer and the citations it introduces.
+OnSentence = Callable[[AnswerSentence, list[Citation]], None]
 SUPPORT_THRESHOLD = 0.6
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 
@@ -57,56 +61,112 @@ def support(claim_terms: set[str], claim_vector: np.ndarray, source_terms: froze
     return max(overlap, float(claim_vector @ source_vector))
 
 
-def verify_generated(text: str, passages: list[Document], store: ArticleStore, embedder: Embedder) -> Answer:
-    """Check every sentence of a generated answer against the passages it cites (see module doc)."""
-    pieces = [text[s:e] for s, e in split_sentences(" ".join(text.split()))] if text.strip() else []
-    claims = []
-    for piece in pieces:
+class GeneratedAnswerVerifier:
+    """Verifies a generated answer sentence by sentence, as it arrives (see module doc).
+
+    Citations are numbered in the order verified sentences first use them, so sentences can
+    be sent to the reader one by one and the finished :meth:`answer` says exactly the same.
+    """
+
+    def __init__(self, passages: list[Document], store: ArticleStore, embedder: Embedder) -> None:
+        self.passages, self.store, self.embedder = passages, store, embedder
+        self.citations: list[Citation] = []
+        self.sentences: list[AnswerSentence] = []
+        self.warnings: list[str] = []
+
+    def add(self, piece: str) -> tuple[AnswerSentence, list[Citation]] | None:
+        """Verify one generated sentence. :returns: it (supported or not) and the citations it introduced."""
         cited = [int(n) for group in _MARKER.findall(piece) for n in re.split(r"\s*[,;]\s*", group)]
         claim = re.sub(r"\s+([.,;:!?…])", r"\1", " ".join(_MARKER.sub(" ", piece).split()))
-        if claim:
-            claims.append((claim, cited))
-    vectors = embedder.embed([c for c, _ in claims]) if claims else np.empty((0, embedder.dim), np.float32)
-    citations: list[Citation] = []
-    sentences: list[AnswerSentence] = []
-    warnings: list[str] = []
-    for (claim, cited), vector in zip(claims, vectors):
+        if not claim:
+            return None
+        vector = self.embedder.embed([claim])[0]
+        passages = self.passages
         in_range = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
         for n in sorted(set(cited) - set(in_range)):
-            warnings.append(f"removed citation [{n}]: there were only {len(passages)} passages")
+            self.warnings.append(f"removed citation [{n}]: there were only {len(passages)} passages")
         terms = set(content_terms(claim))
         best: tuple[float, Document, dict] | None = None
         for n in in_range:
-            passage = passages[n - 1]
-            meta = passage.meta
-            source = store.sentences(meta["article_id"])[meta["first_sentence"]:meta["last_sentence"] + 1]
-            source_vectors = store.sentence_vectors(meta["rowid"])
-            for sentence, source_vector in zip(source, source_vectors):
+            meta = passages[n - 1].meta
+            source = self.store.sentences(meta["article_id"])[meta["first_sentence"]:meta["last_sentence"] + 1]
+            for sentence, source_vector in zip(source, self.store.sentence_vectors(meta["rowid"])):
                 score = support(terms, vector, frozenset(content_terms(sentence["text"])), source_vector)
                 if best is None or score > best[0]:
-                    best = (score, passage, sentence)
+                    best = (score, passages[n - 1], sentence)
+        new: list[Citation] = []
         if not in_range:
-            sentences.append(AnswerSentence(claim, (), False, "cites no passage"))
+            result = AnswerSentence(claim, (), False, "cites no passage")
         elif best is None or best[0] < SUPPORT_THRESHOLD:
-            sentences.append(AnswerSentence(claim, (), False,
-                                            f"not supported by the passages it cites (best support {best[0] if best else 0:.2f} < {SUPPORT_THRESHOLD})"))
+            result = AnswerSentence(claim, (), False,
+                                    f"not supported by the passages it cites (best support {best[0] if best else 0:.2f} < {SUPPORT_THRESHOLD})")
         else:
             _, passage, sentence = best
-            existing = next((c for c in citations if (c.article_id, c.start) == (passage.meta["article_id"], sentence["start"])), None)
-            if existing is None:
+            citation = next((c for c in self.citations if (c.article_id, c.start) == (passage.meta["article_id"], sentence["start"])), None)
+            if citation is None:
                 meta = passage.meta
-                existing = Citation(n=len(citations) + 1, article_id=meta["article_id"], chunk_id=meta["chunk_id"],
+                citation = Citation(n=len(self.citations) + 1, article_id=meta["article_id"], chunk_id=meta["chunk_id"],
                                     start=sentence["start"], end=sentence["end"], quote=sentence["text"], title=meta.get("title"),
                                     publisher=meta.get("publisher"), published_at=meta.get("published_at"), url=meta.get("url"),
                                     copies=tuple(meta.get("copies", ())))
-                citations.append(existing)
-            sentences.append(AnswerSentence(claim, (existing.n,)))
-    dropped = [s for s in sentences if not s.supported]
-    if dropped:
-        warnings.append(f"dropped {len(dropped)} of {len(sentences)} generated sentence(s) that their citations do not support")
-    kept = [s for s in sentences if s.supported]
-    answer_text = " ".join(f"{s.text} [{s.citations[0]}]" for s in kept)
-    return Answer(answer_text, citations, False, "llm", sentences=sentences, warnings=warnings)
+                self.citations.append(citation)
+                new.append(citation)
+            result = AnswerSentence(claim, (citation.n,))
+        self.sentences.append(result)
+        return result, new
+
+    def answer(self) -> Answer:
+        """The verified answer: supported sentences only, each with its marker; the rest reported."""
+        warnings = list(self.warnings)
+        dropped = [s for s in self.sentences if not s.supported]
+        if dropped:
+            warnings.append(f"dropped {len(dropped)} of {len(self.sentences)} generated sentence(s) that their citations do not support")
+        text = " ".join(f"{s.text} [{s.citations[0]}]" for s in self.sentences if s.supported)
+        return Answer(text, list(self.citations), False, "llm", sentences=list(self.sentences), warnings=warnings)
+
+
+def generated_sentences(text: str) -> list[str]:
+    """A generated text cut into sentences (white space normalized)."""
+    text = " ".join(text.split())
+    return [text[s:e] for s, e in split_sentences(text)] if text else []
+
+
+def verify_generated(text: str, passages: list[Document], store: ArticleStore, embedder: Embedder) -> Answer:
+    """Check every sentence of a generated answer against the passages it cites (see module doc)."""
+    verifier = GeneratedAnswerVerifier(passages, store, embedder)
+    for piece in generated_sentences(text):
+        verifier.add(piece)
+    return verifier.answer()
+
+
+class SentenceStream:
+    """Collects streamed tokens; verifies each sentence once the next one has begun, and reports it.
+
+    Nothing is reported while the reply could still turn out to be the ``NOT IN ARCHIVE`` refusal.
+    """
+
+    def __init__(self, verifier: GeneratedAnswerVerifier, on_sentence: OnSentence) -> None:
+        self.verifier, self.on_sentence = verifier, on_sentence
+        self.text = ""
+        self.done = 0  # sentences already verified
+
+    def __call__(self, chunk: StreamingChunk) -> None:
+        self.text += chunk.content or ""
+        head = self.text.lstrip().upper()
+        if len(head) < len(NOT_IN_ARCHIVE) and NOT_IN_ARCHIVE.startswith(head) or head.startswith(NOT_IN_ARCHIVE):
+            return
+        self._verify(generated_sentences(self.text)[:-1])
+
+    def finish(self) -> None:
+        if not self.text.lstrip().upper().startswith(NOT_IN_ARCHIVE):
+            self._verify(generated_sentences(self.text))
+
+    def _verify(self, complete: list[str]) -> None:
+        for piece in complete[self.done:]:
+            self.done += 1
+            verified = self.verifier.add(piece)
+            if verified and verified[0].supported:
+                self.on_sentence(*verified)
 
 
 def chat_generator(settings: LLMSettings, max_tokens: int | None = None) -> OpenAIChatGenerator:
@@ -129,28 +189,39 @@ class LLMAnswerer:
         self._generator = chat_generator(settings) if settings is not None else None
 
     @component.output_types(answer=Answer)
-    def run(self, question: str, passages: list[Document], fallback: Answer, use_llm: bool = False) -> dict[str, Any]:
-        """:returns: the verified LLM answer, or ``fallback`` (the extractive answer) with a warning."""
+    def run(self, question: str, passages: list[Document], fallback: Answer, use_llm: bool = False,
+            on_sentence: OnSentence | None = None) -> dict[str, Any]:
+        """``on_sentence``: stream the reply, reporting each sentence as soon as it is verified.
+
+        :returns: the verified LLM answer, or ``fallback`` (the extractive answer) with a warning.
+        """
         if not use_llm or self._generator is None:
             return {"answer": fallback}
         if not passages:
             return {"answer": dataclasses.replace(fallback, mode="llm")}
+        verifier = GeneratedAnswerVerifier(passages, self.store, self.embedder)
+        stream = SentenceStream(verifier, on_sentence) if on_sentence else None
         try:
-            reply = self._generate(question, passages)
+            reply = self._generate(question, passages, stream)
         except LLMUnavailable as exc:
             return {"answer": dataclasses.replace(fallback, warnings=fallback.warnings + [f"LLM unavailable ({exc}); answered extractively"])}
         if reply.strip().upper().startswith(NOT_IN_ARCHIVE):
             return {"answer": Answer(ABSTENTION, [], True, "llm", closest=fallback.closest)}
-        answer = verify_generated(reply, passages, self.store, self.embedder)
+        if stream:
+            stream.finish()
+        else:
+            for piece in generated_sentences(reply):
+                verifier.add(piece)
+        answer = verifier.answer()
         if not answer.citations:
             return {"answer": dataclasses.replace(
                 fallback, warnings=fallback.warnings + answer.warnings + ["no sentence of the LLM answer could be verified against its sources; answered extractively"])}
         return {"answer": dataclasses.replace(answer, closest=fallback.closest)}
 
-    def _generate(self, question: str, passages: list[Document]) -> str:
+    def _generate(self, question: str, passages: list[Document], stream: SentenceStream | None = None) -> str:
         messages = self._builder.run(question=question, passages=passages)["prompt"]
         try:
-            replies = self._generator.run(messages=messages)["replies"]
+            replies = self._generator.run(messages=messages, streaming_callback=stream)["replies"]
         except Exception as exc:  # connection refused, timeout, HTTP 5xx, malformed JSON: all the same to the reader
             logger.warning("LLM call failed: %s", exc)
             raise LLMUnavailable(type(exc).__name__) from exc

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from newsdesk.index.embed import MODEL_NAME, Embedder
 from newsdesk.index.errors import IndexError_
 from newsdesk.index.store import ArticleStore
 
+from .answer_llm import OnSentence
 from .config import Settings
 from .conversations import ConversationStore
 from .errors import IndexUnavailable
 from .followup import Turn
 from .pipeline import AskResult, QueryPipeline
 from .retrieve import Filters
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    history: list[Turn]
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,28 +73,29 @@ class Engine:
                     self._pipeline = QueryPipeline.from_settings(store, self._embedder, self.settings)
         return self._pipeline
 
-    def ask(self, question: str, *, top_k: int | None = None, filters: Filters | None = None, mode: str | None = None,
-            conversation_id: str | None = None, history: list[Turn] | None = None) -> Reply:
-        """Answer within a conversation: its history resolves follow-ups, and the turn is saved to it.
+    def conversation(self, conversation_id: str | None, history: list[Turn] | None = None) -> Conversation:
+        """The conversation a question belongs to, before it is answered.
 
         No ``conversation_id`` starts a new conversation; an unknown or expired one starts a new
-        conversation too, under a new id, with a warning (nothing the reader typed is lost).
-        ``history`` (e.g. the messages of an OpenAI request) is used when the server keeps none.
+        one too, under a new id, with a warning (nothing the reader typed is lost). ``history``
+        (e.g. the messages of an OpenAI request) is used when the server keeps none.
         """
-        warnings = []
-        if conversation_id is not None and not self.conversations.exists(conversation_id):
-            warnings.append(f"conversation {conversation_id!r} is unknown or expired; this question starts a new one")
-            conversation_id = None
-        if conversation_id is not None:
-            history = self.conversations.history(conversation_id)
-        conversation_id = conversation_id or self.conversations.new_id()
-        result = self.pipeline.ask(question, top_k=top_k or self.settings.top_k, filters=filters, mode=mode, history=history)
+        if conversation_id is not None and self.conversations.exists(conversation_id):
+            return Conversation(conversation_id, self.conversations.history(conversation_id))
+        warnings = [f"conversation {conversation_id!r} is unknown or expired; this question starts a new one"] if conversation_id else []
+        return Conversation(self.conversations.new_id(), history or [], warnings)
+
+    def ask(self, question: str, conversation: Conversation, *, top_k: int | None = None, filters: Filters | None = None,
+            mode: str | None = None, on_sentence: OnSentence | None = None) -> Reply:
+        """Answer within ``conversation``: its history resolves follow-ups, and the turn is saved to it."""
+        result = self.pipeline.ask(question, top_k=top_k or self.settings.top_k, filters=filters, mode=mode,
+                                   history=conversation.history, on_sentence=on_sentence)
         answer = result.answer
-        if warnings:
-            result = dataclasses.replace(result, answer=dataclasses.replace(answer, warnings=warnings + answer.warnings))
+        if conversation.warnings:
+            result = dataclasses.replace(result, answer=dataclasses.replace(answer, warnings=conversation.warnings + answer.warnings))
         cited = tuple(dict.fromkeys(c.article_id for c in answer.citations))
-        self.conversations.add_turn(conversation_id, Turn(question, result.query, answer.answer, cited))
-        return Reply(result, conversation_id)
+        self.conversations.add_turn(conversation.id, Turn(question, result.query, answer.answer, cited))
+        return Reply(result, conversation.id)
 
     def close(self) -> None:
         self.conversations.close()

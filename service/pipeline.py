@@ -21,7 +21,7 @@ from newsdesk.index.store import ArticleStore
 
 from .answer import Answer
 from .answer_extractive import ExtractiveAnswerer
-from .answer_llm import LLMAnswerer, LLMSettings
+from .answer_llm import LLMAnswerer, LLMSettings, OnSentence
 from .config import Settings, llm_settings
 from .followup import FollowUpResolver, Turn
 from .retrieve import Filters, add_retrieval
@@ -75,16 +75,19 @@ class QueryPipeline:
         self.pipeline.warm_up()
         self.retrieval.warm_up()
 
-    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None, mode: str | None = None,
-            history: list[Turn] | None = None) -> AskResult:
-        """Answer in ``mode`` (default: ``llm`` when a server is configured, else ``extractive``).
+    def uses_llm(self, mode: str | None) -> bool:
+        """Whether ``mode`` (default: ``llm`` when a server is configured, else ``extractive``) asks the LLM."""
+        return (mode or ("llm" if self.llm_configured else "extractive")) == "llm"
 
-        ``history``: the conversation's earlier turns, against which a follow-up is resolved.
-        """
-        use_llm = (mode or ("llm" if self.llm_configured else "extractive")) == "llm"
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None, mode: str | None = None,
+            history: list[Turn] | None = None, on_sentence: OnSentence | None = None) -> AskResult:
+        """Answer in ``mode``. ``history``: the conversation's earlier turns, against which a follow-up is
+        resolved. ``on_sentence``: in LLM mode, called with each generated sentence as soon as it is verified."""
+        use_llm = self.uses_llm(mode)
         started = time.perf_counter()
         inputs = {"resolve": {"question": question, "history": history or [], "use_llm": use_llm},
-                  "filters": {"filters": filters}, "collapse": {"top_k": top_k}, "llm": {"use_llm": use_llm}}
+                  "filters": {"filters": filters}, "collapse": {"top_k": top_k},
+                  "llm": {"use_llm": use_llm, "on_sentence": on_sentence}}
         result = self.pipeline.run(inputs, include_outputs_from={"resolve"})
         if result["verifier"]["answer"].abstained and result["resolve"]["stories"]:
             # The follow-up is not answered by the stories just discussed: look in the whole archive.

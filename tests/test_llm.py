@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from newsdesk.index.embed import Embedder
@@ -30,7 +31,7 @@ from newsdesk.service.followup import Turn
 from newsdesk.service.pipeline import AskResult, QueryPipeline
 
 from .conftest import EVAL
-from .servers import free_port, wait_until_up
+from .servers import free_port, newsdesk_server, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -199,3 +200,52 @@ def test_follow_up_rewrite_falls_back_offline_when_the_llm_fails(seed_store: Art
         _assert_verified(seed_store, result.answer)
     finally:
         garbage.shutdown()
+
+
+def test_sentences_are_verified_and_reported_while_the_reply_streams(seed_store: ArticleStore, embedder: Embedder) -> None:
+    from haystack.dataclasses import StreamingChunk
+
+    from newsdesk.service.answer_llm import GeneratedAnswerVerifier, SentenceStream
+    from newsdesk.service.retrieve import retrieve
+
+    pipeline = _pipeline(seed_store, embedder, "http://127.0.0.1:9/v1")
+    passages = retrieve(pipeline.retrieval, SEED_QUESTIONS[8], top_k=3).passages
+    verifier = GeneratedAnswerVerifier(passages, seed_store, embedder)
+    reported: list[tuple[str, list[int]]] = []
+    stream = SentenceStream(verifier, lambda s, new: reported.append((f"{s.text} [{s.citations[0]}]", [c.n for c in new])))
+    counts = []
+    for piece in ("NATO Secretary General Jens Stoltenberg said the alliance", " was also prepared for the worst [1].",
+                  " The moon is", " made of green cheese [1].", " Stoltenberg said NATO was prepared for the worst [1]."):
+        stream(StreamingChunk(content=piece))
+        counts.append(len(reported))
+    assert counts == [0, 0, 1, 1, 1]  # a sentence is reported once the next begins; the unsupported one never
+    stream.finish()
+    assert len(reported) == 2 and reported[0][1] == [1] and reported[1][1] == []  # the second reuses citation 1
+    assert verifier.answer().answer == " ".join(text for text, _ in reported)  # what was streamed is the answer
+
+    refusal = SentenceStream(GeneratedAnswerVerifier(passages, seed_store, embedder), lambda *a: reported.append(a))
+    for piece in ("NOT", " IN ARCH", "IVE"):
+        refusal(StreamingChunk(content=piece))
+    refusal.finish()
+    assert len(reported) == 2  # the refusal is never reported as a sentence
+
+
+def test_stream_in_llm_mode_through_the_server(seed_copy: Path, llama_server: str, tmp_path: Path) -> None:
+    from .test_conversation_api import events
+
+    with newsdesk_server(seed_copy, tmp_path / "server.log", llm_base_url=llama_server, llm_model="smollm2",
+                         llm_max_tokens="120") as base:
+        for question in (SEED_QUESTIONS[8], SEED_QUESTIONS[11]):
+            response = httpx.post(base + "/ask/stream", json={"question": question, "mode": "llm"}, timeout=300)
+            assert response.status_code == 200
+            stream = events(response)
+            assert stream[0] == ("meta", {"conversation_id": stream[-1][1]["conversation_id"], "mode": "llm"})
+            done = stream[-1][1]
+            assert stream[-1][0] == "done"
+            texts = [d["text"] for e, d in stream if e == "text"]
+            assert "".join(texts) == done["answer"]  # verified LLM sentences as generated, or the fallback's
+            if done["mode"] == "extractive":  # nothing of the LLM's could be verified: said so
+                assert any("LLM" in w for w in done["warnings"])
+            for c in done["citations"]:
+                text = httpx.get(f"{base}/articles/{c['article_id']}", timeout=30).json()["text"]
+                assert text[c["start"]:c["end"]] == c["quote"]

@@ -246,6 +246,11 @@ def test_streamed_answer_chip_tooltip_and_audit(page: Page, service: str) -> Non
     assert mark.text_content() == citation["quote"] == article["text"][citation["start"]:citation["end"]]
     expect(mark).to_be_in_viewport()
     assert page.evaluate(ACTIVE) == "nd-audit-close"  # focus moved into the dialog
+    # The boilerplate cut before indexing is shown, marked as such, and the whole text is still the original.
+    removed = audit.locator(".nd-removed")
+    assert removed.count() >= len(article["removed"]) > 0
+    assert any("Dear readers" in t for t in removed.all_text_contents())
+    assert audit.locator(".nd-article").text_content() == article["text"]
     shot(page, "1-audit-view")
     page.keyboard.press("Escape")
     expect(audit).to_be_hidden()

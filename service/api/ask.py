@@ -21,5 +21,5 @@ def ask():
     engine = current_app.extensions["newsdesk"]
     req = parse_ask(json_body(request), engine.settings.top_k)
     check_mode(req.mode, engine.settings)
-    reply = engine.ask(req.question, top_k=req.top_k, filters=req.filters, mode=req.mode, conversation_id=req.conversation_id)
+    reply = engine.ask(req.question, engine.conversation(req.conversation_id), top_k=req.top_k, filters=req.filters, mode=req.mode)
     return jsonify(reply.to_dict())

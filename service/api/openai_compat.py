@@ -29,12 +29,11 @@ from flask import (
 )
 
 from ..config import Settings
-from ..engine import Reply
 from ..errors import InvalidField
 from ..followup import Turn
 from ..serialize import to_json
 from ..validate import MAX_QUESTION_CHARS, json_body
-from .stream import answer_events
+from .stream import live_events
 
 bp = Blueprint("openai", __name__)
 
@@ -88,12 +87,14 @@ def chat_completions() -> Response:
     engine = current_app.extensions["newsdesk"]
     body = json_body(request)
     question, mode, history, conversation_id, model = _parse(body, engine.settings)
-    reply = engine.ask(question, mode=mode, conversation_id=conversation_id, history=history)
+    conversation = engine.conversation(conversation_id, history)
     completion_id, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
     if body.get("stream"):
-        return Response(stream_with_context(_chunks(reply, completion_id, created, model)), mimetype="text/event-stream",
+        engine.pipeline  # a missing index is refused (503) before the stream starts
+        events = live_events(engine, question, conversation, mode=mode)
+        return Response(stream_with_context(_chunks(events, completion_id, created, model)), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    data = reply.to_dict()
+    data = engine.ask(question, conversation, mode=mode).to_dict()
     return jsonify({
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": data["answer"]}, "finish_reason": "stop"}],
@@ -106,7 +107,8 @@ def _extra(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in ("abstained", "mode", "warnings", "closest", "conversation_id", "query", "timings")}
 
 
-def _chunks(reply: Reply, completion_id: str, created: int, model: str) -> Iterator[str]:
+def _chunks(events: Iterator[tuple[str, Any]], completion_id: str, created: int, model: str) -> Iterator[str]:
+    """The stream's events as chat.completion.chunk objects (citations ride with the text that uses them)."""
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
@@ -114,7 +116,7 @@ def _chunks(reply: Reply, completion_id: str, created: int, model: str) -> Itera
 
     yield chunk({"role": "assistant", "content": ""})
     pending: list[dict[str, Any]] = []
-    for event, data in answer_events(reply):
+    for event, data in events:
         if event == "citation":
             pending.append(data)
         elif event == "text":
@@ -122,4 +124,6 @@ def _chunks(reply: Reply, completion_id: str, created: int, model: str) -> Itera
             pending = []
         elif event == "done":
             yield chunk({}, "stop", citations=data["citations"], newsdesk=_extra(data))
+        elif event == "error":
+            yield f"data: {to_json(data)}\n\n"
     yield "data: [DONE]\n\n"

@@ -1,26 +1,31 @@
 """POST /ask/stream: the answer as Server-Sent Events, sentence by sentence.
 
-Events, in order: ``meta`` (conversation id, what was searched, mode), then for each
-sentence of the answer the ``citation`` events it introduces followed by the ``text``
-that uses them, then ``done`` (the same object ``POST /ask`` returns). A failure after
+Events, in order: ``meta`` (conversation id, mode), then for each sentence of the answer
+the ``citation`` events it introduces followed by the ``text`` that uses them, then
+``done`` (the same object ``POST /ask`` returns, including what was searched). A failure after
 the stream has started arrives as an ``error`` event; a bad request or a missing index
 is refused before it starts, with the usual JSON error and status.
 
-Only verified sentences are ever sent: the answer is checked before its first sentence
-leaves the server (an LLM's sentences cannot be trusted until verified).
+Only verified sentences are ever sent: in LLM mode each generated sentence is verified
+the moment the next one begins, and only then sent; an extractive answer is complete in
+milliseconds and is sent sentence by sentence.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from ..engine import Reply
+from ..answer import Answer, AnswerSentence, Citation
+from ..engine import Conversation, Engine, Reply
 from ..errors import ApiError
 from ..serialize import to_json
+from ..retrieve import Filters
 from ..validate import json_body, parse_ask
 from .ask import check_mode
 
@@ -34,9 +39,8 @@ def sse(event: str, data: Any) -> str:
 
 
 def answer_events(reply: Reply) -> Iterator[tuple[str, Any]]:
-    """``(event, data)`` pairs whose ``text`` pieces concatenate to exactly the answer."""
+    """The ``citation`` and ``text`` events of a finished answer: text pieces concatenate to exactly the answer."""
     answer = reply.result.answer
-    yield "meta", {"conversation_id": reply.conversation_id, "query": reply.result.query, "mode": answer.mode}
     citations = {c["n"]: c for c in answer.to_dict()["citations"]}
     pieces = [(f"{s.text} [{s.citations[0]}]", s.citations) for s in answer.sentences if s.supported and s.citations]
     if answer.abstained or " ".join(p for p, _ in pieces) != answer.answer:
@@ -48,7 +52,47 @@ def answer_events(reply: Reply) -> Iterator[tuple[str, Any]]:
                 sent.add(n)
                 yield "citation", citations[n]
         yield "text", {"text": text if i == 0 else " " + text}
-    yield "done", reply.to_dict()
+
+
+def live_events(engine: Engine, question: str, conversation: Conversation, *, mode: str | None = None,
+                top_k: int | None = None, filters: Filters | None = None) -> Iterator[tuple[str, Any]]:
+    """``meta``, then the answer's events as it is produced, then ``done``.
+
+    The answer is worked out on a thread. In LLM mode each generated sentence is sent as soon
+    as it is verified; otherwise (or when the LLM's answer is replaced by the extractive
+    fallback before any sentence was sent) the finished answer is sent sentence by sentence.
+    """
+    yield "meta", {"conversation_id": conversation.id, "mode": "llm" if engine.pipeline.uses_llm(mode) else "extractive"}
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    streamed: list[str] = []
+
+    def on_sentence(sentence: AnswerSentence, citations: list[Citation]) -> None:
+        for citation in citations:
+            events.put(("citation", Answer("", [citation], False, "llm").to_dict()["citations"][0]))
+        streamed.append(f"{sentence.text} [{sentence.citations[0]}]")
+        events.put(("text", {"text": streamed[-1] if len(streamed) == 1 else " " + streamed[-1]}))
+
+    def work() -> None:
+        try:
+            events.put(("reply", engine.ask(question, conversation, top_k=top_k, filters=filters, mode=mode,
+                                            on_sentence=on_sentence)))
+        except ApiError as exc:
+            events.put(("error", {"error": {"code": exc.code, "message": exc.message}}))
+        except Exception:  # the status line has gone: the reader still learns that it failed
+            logger.exception("stream failed")
+            events.put(("error", {"error": {"code": "internal_error", "message": "unexpected error; see the server log"}}))
+
+    threading.Thread(target=work, name="newsdesk-answer", daemon=True).start()
+    while True:
+        event, data = events.get()
+        if event == "reply":
+            if not streamed:
+                yield from answer_events(data)
+            yield "done", data.to_dict()
+            return
+        yield event, data
+        if event == "error":
+            return
 
 
 @bp.post("/ask/stream")
@@ -56,17 +100,8 @@ def ask_stream() -> Response:
     engine = current_app.extensions["newsdesk"]
     req = parse_ask(json_body(request), engine.settings.top_k)
     check_mode(req.mode, engine.settings)
-    reply = engine.ask(req.question, top_k=req.top_k, filters=req.filters, mode=req.mode, conversation_id=req.conversation_id)
-
-    def generate() -> Iterator[str]:
-        try:
-            for event, data in answer_events(reply):
-                yield sse(event, data)
-        except ApiError as exc:
-            yield sse("error", {"error": {"code": exc.code, "message": exc.message}})
-        except Exception:  # the status line has gone: the reader still learns that it failed
-            logger.exception("stream failed")
-            yield sse("error", {"error": {"code": "internal_error", "message": "unexpected error; see the server log"}})
-
-    return Response(stream_with_context(generate()), mimetype="text/event-stream",
+    engine.pipeline  # a missing index is refused (503) before the stream starts
+    events = live_events(engine, req.question, engine.conversation(req.conversation_id), mode=req.mode, top_k=req.top_k,
+                         filters=req.filters)
+    return Response(stream_with_context(sse(e, d) for e, d in events), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

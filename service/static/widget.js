@@ -215,6 +215,7 @@
 
     /** The final answer object: re-renders only if the stream and the answer disagree. */
     finish(result) {
+      if (result.query) this.showSearched(result.query);
       for (const citation of result.citations || []) {
         if (!this.citations.has(citation.n)) this.addCitation(citation);
       }
@@ -323,6 +324,25 @@
     }
   }
 
+  /** ``segments`` cut again where boilerplate spans begin and end; pieces inside one carry its ``reason``. */
+  function withRemoved(segments, removed) {
+    const pieces = [];
+    for (const segment of segments) {
+      const cuts = new Set([segment.start, segment.end]);
+      for (const span of removed) {
+        for (const at of [span.start, span.end]) if (at > segment.start && at < segment.end) cuts.add(at);
+      }
+      const sorted = [...cuts].sort((a, b) => a - b);
+      for (let i = 0; i + 1 < sorted.length; i += 1) {
+        const [from, to] = [sorted[i], sorted[i + 1]];
+        const span = removed.find((r) => r.start <= from && to <= r.end);
+        pieces.push({ text: segment.text.slice(from - segment.start, to - segment.start), highlighted: segment.highlighted,
+          reason: span ? span.reason : null });
+      }
+    }
+    return pieces;
+  }
+
   /** The audit view: the whole original article, the cited words marked. */
   class Audit {
     constructor() {
@@ -378,8 +398,15 @@
       const url = safeUrl(article.url);
       this.meta.replaceChildren(`${sourceLine(article)} · id ${article.id}`,
         url ? h("a", { class: "nd-audit-link", href: url, target: "_blank", rel: "noopener noreferrer" }, url) : "");
-      this.body.replaceChildren(...(article.segments || [{ text: article.text || "" }]).map((segment) =>
-        (segment.highlighted ? h("mark", { class: "nd-mark" }, segment.text) : document.createTextNode(segment.text))));
+      const segments = article.segments || [{ start: 0, end: (article.text || "").length, text: article.text || "" }];
+      this.body.replaceChildren(...withRemoved(segments, article.removed || []).map((piece) => {
+        if (piece.highlighted) return h("mark", { class: "nd-mark" }, piece.text);
+        if (piece.reason) return h("span", { class: "nd-removed", title: `Not indexed: ${piece.reason}` }, piece.text);
+        return document.createTextNode(piece.text);
+      }));
+      if ((article.removed || []).length) {
+        this.note.append(" Greyed text was removed as site furniture before indexing and is never quoted.");
+      }
       this.renderCopies(article.copies || []);
       const mark = this.body.querySelector("mark");
       if (mark) mark.scrollIntoView({ block: "center" });
