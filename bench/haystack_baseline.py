@@ -24,9 +24,8 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 from flask import Flask, jsonify, request  # noqa: E402
-from gunicorn.app.base import BaseApplication  # noqa: E402
 
-from newsdesk.service.serve import _post_fork  # noqa: E402
+from newsdesk.service.serve import GunicornApp, post_fork  # noqa: E402
 
 
 def build_pipeline(data_dir: Path) -> Any:
@@ -76,20 +75,6 @@ def create_app(data_dir: Path) -> Flask:
     return app
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, data_dir: Path, options: dict[str, Any]) -> None:
-        self.data_dir = data_dir
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return create_app(self.data_dir)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, required=True)
@@ -97,8 +82,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    _Gunicorn(args.data, {"bind": f"127.0.0.1:{args.port}", "workers": args.workers, "threads": args.threads,
-                          "worker_class": "gthread", "timeout": 120, "post_fork": _post_fork}).run()
+    GunicornApp(lambda: create_app(args.data), {"bind": f"127.0.0.1:{args.port}", "workers": args.workers, "threads": args.threads,
+                                                 "worker_class": "gthread", "timeout": 120, "post_fork": post_fork}).run()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -11,9 +12,11 @@ from .app import create_app
 from .config import Settings
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self.settings = settings
+class GunicornApp(BaseApplication):
+    """gunicorn run from Python: ``load`` builds the WSGI app in each worker, after the fork."""
+
+    def __init__(self, load: Callable[[], Any], options: dict[str, Any]) -> None:
+        self._load = load
         self.options = options
         super().__init__()
 
@@ -21,11 +24,11 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):
-        return create_app(self.settings)
+    def load(self) -> Any:
+        return self._load()
 
 
-def _post_fork(server: Any, worker: Any) -> None:
+def post_fork(server: Any, worker: Any) -> None:
     # Each worker has its own model; splitting the cores keeps workers from oversubscribing them.
     import torch
 
@@ -34,7 +37,7 @@ def _post_fork(server: Any, worker: Any) -> None:
 
 def serve(settings: Settings) -> None:
     """Run until stopped. The model loads in each worker after the fork (never before: torch and fork do not mix)."""
-    _Gunicorn(settings, {
+    GunicornApp(lambda: create_app(settings), {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
@@ -42,5 +45,5 @@ def serve(settings: Settings) -> None:
         "timeout": 120,
         "graceful_timeout": 10,
         "accesslog": "-",
-        "post_fork": _post_fork,
+        "post_fork": post_fork,
     }).run()

@@ -37,22 +37,28 @@ def wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float = 
 
 
 @contextlib.contextmanager
-def newsdesk_server(data_dir: Path, log: Path, **settings: str) -> Iterator[str]:
-    """``newsdesk serve`` over ``data_dir`` (one worker unless told otherwise); yields its base URL once ready."""
-    port = free_port()
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_PORT": str(port), "NEWSDESK_HOST": "127.0.0.1",
-           "NEWSDESK_WORKERS": "1", "NEWSDESK_THREADS": "4", "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           **{f"NEWSDESK_{k.upper()}": v for k, v in settings.items()}}
+def running(command: list[str], log: Path, ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """A real server process, its output in ``log``, usable once ``ready_url`` answers; stopped after."""
     with open(log, "w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve"], env=env, stdout=handle,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
     try:
-        wait_until_up(proc, base + "/healthz", log)
-        yield base
+        wait_until_up(proc, ready_url, log)
+        yield
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def newsdesk_server(data_dir: Path, log: Path, **settings: str) -> Iterator[str]:
+    """``newsdesk serve`` over ``data_dir`` (one worker unless told otherwise); yields its base URL once ready."""
+    port = free_port()
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_PORT": str(port), "NEWSDESK_HOST": "127.0.0.1",
+           "NEWSDESK_WORKERS": "1", "NEWSDESK_THREADS": "4", "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           **{f"NEWSDESK_{k.upper()}": v for k, v in settings.items()}}
+    base = f"http://127.0.0.1:{port}"
+    with running([sys.executable, "-m", "newsdesk.service.cli", "serve"], log, base + "/healthz", env):
+        yield base

@@ -14,7 +14,6 @@ import json
 import http.server
 import importlib.util
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from newsdesk.service.followup import Turn
 from newsdesk.service.pipeline import AskResult, QueryPipeline
 
 from .conftest import EVAL
-from .servers import free_port, newsdesk_server, wait_until_up
+from .servers import free_port, newsdesk_server, running
 
 pytestmark = pytest.mark.slow
 
@@ -47,17 +46,11 @@ def _gguf() -> Path:
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with open(log, "w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--host", "127.0.0.1",
-                                 "--port", str(port), "--n_ctx", "4096"], stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_up(proc, base + "/models", log)
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--host", "127.0.0.1", "--port", str(port),
+               "--n_ctx", "4096"]
+    with running(command, tmp_path_factory.mktemp("llama") / "server.log", base + "/models"):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _pipeline(store: ArticleStore, embedder: Embedder, base_url: str, timeout: float = 60.0) -> QueryPipeline:
