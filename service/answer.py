@@ -22,6 +22,9 @@ class Citation:
     url: str | None = None
     copies: tuple[str, ...] = ()  # near-duplicate copies of the cited article
 
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "copies": list(self.copies)}
+
 
 @dataclass(frozen=True)
 class ClosestArticle:
@@ -55,10 +58,7 @@ class Answer:
     evidence_score: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for citation in data["citations"]:
-            citation["copies"] = list(citation["copies"])
-        return data
+        return {**asdict(self), "citations": [c.to_dict() for c in self.citations]}
 
 
 ABSTENTION = "The archive does not answer this question."

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from ..answer import Answer, AnswerSentence, Citation
+from ..answer import AnswerSentence, Citation
 from ..engine import Conversation, Engine, Reply
 from ..errors import ApiError
 from ..serialize import to_json
@@ -41,7 +41,7 @@ def sse(event: str, data: Any) -> str:
 def answer_events(reply: Reply) -> Iterator[tuple[str, Any]]:
     """The ``citation`` and ``text`` events of a finished answer: text pieces concatenate to exactly the answer."""
     answer = reply.result.answer
-    citations = {c["n"]: c for c in answer.to_dict()["citations"]}
+    citations = {c.n: c.to_dict() for c in answer.citations}
     pieces = [(f"{s.text} [{s.citations[0]}]", s.citations) for s in answer.sentences if s.supported and s.citations]
     if answer.abstained or " ".join(p for p, _ in pieces) != answer.answer:
         pieces = [(answer.answer, tuple(citations))]
@@ -68,7 +68,7 @@ def live_events(engine: Engine, question: str, conversation: Conversation, *, mo
 
     def on_sentence(sentence: AnswerSentence, citations: list[Citation]) -> None:
         for citation in citations:
-            events.put(("citation", Answer("", [citation], False, "llm").to_dict()["citations"][0]))
+            events.put(("citation", citation.to_dict()))
         streamed.append(f"{sentence.text} [{sentence.citations[0]}]")
         events.put(("text", {"text": streamed[-1] if len(streamed) == 1 else " " + streamed[-1]}))
 
