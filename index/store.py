@@ -79,7 +79,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_STOPWORDS = frozenset(
+# What a chunk row reads as (table alias ``c``), wherever chunks are read.
+_CHUNK_COLUMNS = 'c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, c.n_tokens'
+STOPWORDS = frozenset(
     "a an and are as at be been but by did do does for from had has have he her his how i if in into is it its "
     "of on or she that the their them they this to was were what when where which who whom whose why will with "
     "would you your said says about after also than then there these those".split()
@@ -254,12 +256,10 @@ class ArticleStore:
         return [dict(r) for r in self._query('SELECT seq, start, "end", text FROM sentences WHERE article_id=? ORDER BY seq', (article_id,))]
 
     def chunks(self, article_id: str) -> list[dict]:
-        return [dict(r) for r in self._query(
-            'SELECT rowid, id, article_id, seq, start, "end", text, first_sentence, last_sentence, n_tokens FROM chunks WHERE article_id=? ORDER BY seq',
-            (article_id,))]
+        return [dict(r) for r in self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.article_id=? ORDER BY c.seq", (article_id,))]
 
     def chunk(self, chunk_id: str) -> dict | None:
-        rows = self._query('SELECT rowid, id, article_id, seq, start, "end", text, first_sentence, last_sentence, n_tokens FROM chunks WHERE id=?', (chunk_id,))
+        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.id=?", (chunk_id,))
         return dict(rows[0]) if rows else None
 
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, dict]:
@@ -268,9 +268,8 @@ class ArticleStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._query(
-            f'SELECT c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, '
-            f'a.title, a.publisher, a.published_at, a.url, a.cluster_id FROM chunks c JOIN articles a ON a.id=c.article_id '
-            f'WHERE c.rowid IN ({marks})', ids)
+            f"SELECT {_CHUNK_COLUMNS}, a.title, a.publisher, a.published_at, a.url, a.cluster_id "
+            f"FROM chunks c JOIN articles a ON a.id=c.article_id WHERE c.rowid IN ({marks})", ids)
         return {r["rowid"]: dict(r) for r in rows}
 
     def chunk_rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
@@ -494,7 +493,7 @@ class ArticleStore:
 
     def bm25_search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """FTS5 BM25 over chunk text and title; scores are positive, higher is better."""
-        terms = [t for t in dict.fromkeys(re.findall(r"\w+", query.lower())) if t not in _STOPWORDS]
+        terms = [t for t in dict.fromkeys(re.findall(r"\w+", query.lower())) if t not in STOPWORDS]
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from haystack import Document, component
 
-from newsdesk.index.store import ArticleStore
+from newsdesk.index.store import STOPWORDS, ArticleStore
 
 from .answer import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle
 
@@ -32,12 +32,8 @@ DENSE_WEIGHT = 0.5
 PAIR_PENALTY = 0.05  # a second sentence must add this much evidence to be worth reading
 SECOND_UNIT_RATIO = 0.92
 CONTEXT_WEIGHT = 0.5  # a word a follow-up inherits from the conversation counts half as much as its own
-_STOPWORDS = frozenset(
-    "a an and are as at be been but by did do does for from had has have he her his how i if in into is it its of on or "
-    "she that the their them they this to was were what when where which who whom whose why will with would you your "
-    "said says about after also than then there these those according can could should may might much many any some "
-    "say saying tell".split()
-)
+# The index's stop words (never searched) and the words of a question that never carry its meaning.
+_STOPWORDS = STOPWORDS | frozenset("according can could should may might much many any some say saying tell".split())
 # Nouns that name the kind of answer wanted ("in which city", "what year"): the answer
 # sentence states the city or the year, not the word itself.
 _ANSWER_TYPE = re.compile(
