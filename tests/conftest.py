@@ -45,7 +45,7 @@ def writer(data_dir: Path):
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with the five seeds indexed; tests must not write to it."""
+    """A data directory with the five seeds indexed; tests must not write to it (servers get a copy: they keep conversations)."""
     data = tmp_path_factory.mktemp("seed-index")
     with ArticleStore(data, writer=True, model_name=MODEL_NAME) as store:
         report = ingest([SEEDS], store, progress=False)

@@ -17,8 +17,8 @@ from .servers import newsdesk_server
 
 
 @pytest.fixture(scope="module")
-def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with newsdesk_server(seed_index, tmp_path_factory.mktemp("log") / "server.log") as base:
+def server(seed_copy_module: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with newsdesk_server(seed_copy_module, tmp_path_factory.mktemp("log") / "server.log") as base:
         assert httpx.get(base + "/readyz", timeout=120).status_code == 200  # loads the model
         yield base
 

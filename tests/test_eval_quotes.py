@@ -66,10 +66,10 @@ def _jsonl(path: Path) -> Iterable[dict]:
     return (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
-def test_seed_dev_set(seed_index: Path, tmp_path: Path) -> None:
+def test_seed_dev_set(seed_copy: Path, tmp_path: Path) -> None:
     questions = [q["question"] for q in _jsonl(EVAL / "seed_dev_qa.jsonl")]
     originals = {path.stem: path.read_text(encoding="utf-8") for path in SEEDS.glob("*.txt")}
-    with newsdesk_server(seed_index, tmp_path / "server.log") as base:
+    with newsdesk_server(seed_copy, tmp_path / "server.log") as base:
         checked = _check_quotes(base, questions, originals)
     assert len(questions) == 20 and checked >= 16  # every answerable question cites at least once
 
