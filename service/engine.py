@@ -80,6 +80,7 @@ class Engine:
         one too, under a new id, with a warning (nothing the reader typed is lost). ``history``
         (e.g. the messages of an OpenAI request) is used when the server keeps none.
         """
+        self.store  # no index, no conversation: 503 before anything is written beside it
         if conversation_id is not None and self.conversations.exists(conversation_id):
             return Conversation(conversation_id, self.conversations.history(conversation_id))
         warnings = [f"conversation {conversation_id!r} is unknown or expired; this question starts a new one"] if conversation_id else []

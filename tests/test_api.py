@@ -131,6 +131,9 @@ def test_no_index_is_503_then_ready(tmp_path: Path) -> None:
         assert_error(httpx.get(base + "/readyz", timeout=30), 503, "index_unavailable", "newsdesk ingest")
         assert_error(ask(base, {"question": "Who?"}), 503, "index_unavailable")
         assert_error(httpx.get(base + "/articles/x", timeout=30), 503, "index_unavailable")
+        stream = httpx.post(base + "/ask/stream", json={"question": "Who?", "conversation_id": "c_x"}, timeout=30)
+        assert_error(stream, 503, "index_unavailable")  # refused before any stream starts
+        assert not (tmp_path / "empty").exists()  # and nothing (no conversation) was written
 
 
 def test_openapi_documents_every_route_and_only_those(server: str) -> None:

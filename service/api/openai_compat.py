@@ -19,21 +19,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    jsonify,
-    request,
-    stream_with_context,
-)
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..config import Settings
 from ..errors import InvalidField
 from ..followup import Turn
 from ..serialize import to_json
 from ..validate import MAX_QUESTION_CHARS, json_body
-from .stream import live_events
+from .stream import event_stream, live_events
 
 bp = Blueprint("openai", __name__)
 
@@ -90,10 +83,7 @@ def chat_completions() -> Response:
     conversation = engine.conversation(conversation_id, history)
     completion_id, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
     if body.get("stream"):
-        engine.pipeline  # a missing index is refused (503) before the stream starts
-        events = live_events(engine, question, conversation, mode=mode)
-        return Response(stream_with_context(_chunks(events, completion_id, created, model)), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return event_stream(engine, _chunks(live_events(engine, question, conversation, mode=mode), completion_id, created, model))
     data = engine.ask(question, conversation, mode=mode).to_dict()
     return jsonify({
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,

@@ -95,13 +95,18 @@ def live_events(engine: Engine, question: str, conversation: Conversation, *, mo
             return
 
 
+def event_stream(engine: Engine, body: Iterator[str]) -> Response:
+    """An SSE response, refused (503) before it starts if there is no index: the status line cannot change later."""
+    engine.pipeline
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
 @bp.post("/ask/stream")
 def ask_stream() -> Response:
     engine = current_app.extensions["newsdesk"]
     req = parse_ask(json_body(request), engine.settings.top_k)
     check_mode(req.mode, engine.settings)
-    engine.pipeline  # a missing index is refused (503) before the stream starts
     events = live_events(engine, req.question, engine.conversation(req.conversation_id), mode=req.mode, top_k=req.top_k,
                          filters=req.filters)
-    return Response(stream_with_context(sse(e, d) for e, d in events), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return event_stream(engine, (sse(e, d) for e, d in events))
