@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from haystack import Document
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import ROOT, append_result, machine, write_section  # noqa: E402
@@ -45,12 +46,18 @@ THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55)
 TARGET_ANSWER_RECALL = 0.85  # the XQuAD figure the threshold must not push below
 
 
-def evidence(pipeline: QueryPipeline, question: str, stories: list[str] | None = None) -> tuple[float, str]:
-    """The best answer's evidence score and text, searching only ``stories`` if given (threshold 0: never abstains)."""
+def retrieve_top5(pipeline: QueryPipeline, question: str, stories: list[str] | None = None) -> tuple[list[Document], list[float]]:
+    """The 5 passages the answerer reads and the question's embedding, searching only ``stories`` if given."""
     retrieved = pipeline.retrieval.run({"filters": {"stories": stories}, "bm25": {"query": question}, "dense": {"query": question},
                                         "collapse": {"top_k": 5}}, include_outputs_from={"dense"})
+    return retrieved["collapse"]["documents"], retrieved["dense"]["query_embedding"]
+
+
+def evidence(pipeline: QueryPipeline, question: str, stories: list[str] | None = None) -> tuple[float, str]:
+    """The best answer's evidence score and text (threshold 0: never abstains)."""
+    passages, query_embedding = retrieve_top5(pipeline, question, stories)
     answer = pipeline.pipeline.get_component("extractive").run(
-        question=question, passages=retrieved["collapse"]["documents"], query_embedding=retrieved["dense"]["query_embedding"])["answer"]
+        question=question, passages=passages, query_embedding=query_embedding)["answer"]
     return answer.evidence_score, answer.answer
 
 
