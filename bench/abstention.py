@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from haystack import Document
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import ROOT, append_result, machine, write_section  # noqa: E402
@@ -37,8 +36,9 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 from newsdesk.index.embed import Embedder  # noqa: E402
 from newsdesk.service.config import Settings  # noqa: E402
-from newsdesk.service.evaluate import build_index, normalize, xquad_articles  # noqa: E402
-from newsdesk.service.pipeline import QueryPipeline  # noqa: E402
+from newsdesk.service.domain import Passage  # noqa: E402
+from newsdesk.service.evaluation import build_index, normalize, xquad_articles  # noqa: E402
+from newsdesk.service.query import QueryPipeline  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 RESULTS = ROOT / "bench" / "results" / "abstention.json"
@@ -46,11 +46,11 @@ THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55)
 TARGET_ANSWER_RECALL = 0.85  # the XQuAD figure the threshold must not push below
 
 
-def retrieve_top5(pipeline: QueryPipeline, question: str, stories: list[str] | None = None) -> tuple[list[Document], list[float]]:
+def retrieve_top5(pipeline: QueryPipeline, question: str, stories: list[str] | None = None) -> tuple[list[Passage], list[float]]:
     """The 5 passages the answerer reads and the question's embedding, searching only ``stories`` if given."""
-    retrieved = pipeline.retrieval.run({"filters": {"stories": stories}, "bm25": {"query": question}, "dense": {"query": question},
+    retrieved = pipeline.retrieval.run({"filters": {"stories": stories, "query": question, "question": question},
                                         "collapse": {"top_k": 5}}, include_outputs_from={"dense"})
-    return retrieved["collapse"]["documents"], retrieved["dense"]["query_embedding"]
+    return retrieved["collapse"]["passages"], retrieved["dense"]["query_embedding"]
 
 
 def evidence(pipeline: QueryPipeline, question: str, stories: list[str] | None = None) -> tuple[float, str]:
@@ -71,7 +71,7 @@ def main() -> None:
     questions = questions[:args.limit]
     with tempfile.TemporaryDirectory(prefix="newsdesk-abstention-") as work:
         store = build_index(articles, Path(work), settings)
-        pipeline = QueryPipeline.from_settings(store, Embedder(), settings, llm=None, abstain_below=0.0)
+        pipeline = QueryPipeline.from_settings(store, Embedder(settings.embed_batch_size), settings, llm=None, abstain_below=0.0)
         ids = [a["id"] for a in articles]
         positives, negatives, found = [], [], []
         for question, gold, answers in questions:

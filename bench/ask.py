@@ -1,6 +1,7 @@
 """``/ask`` latency and throughput through gunicorn, beside a plain Haystack pipeline.
 
-    .venv/bin/python bench/ask.py           # or: make bench
+    .venv/bin/python bench/ask.py                      # or: make bench
+    .venv/bin/python bench/ask.py --previous HEAD~1    # also the previous release, in the same run
 
 The seeds are indexed into a temporary folder, then two servers start on 127.0.0.1 with
 the same gunicorn set-up (``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS`` gthread workers,
@@ -9,7 +10,10 @@ torch threads split between workers):
 * ``newsdesk``: ``newsdesk serve``, extractive mode (no LLM): retrieval, answer, citation
   verification, JSON response;
 * ``haystack``: ``bench/haystack_baseline.py``, a plain Haystack BM25 + MiniLM pipeline
-  joined by reciprocal rank fusion over the same chunks, retrieval only.
+  joined by reciprocal rank fusion over the same chunks, retrieval only;
+* with ``--previous REV``, ``previous``: ``newsdesk serve`` as committed at git revision
+  ``REV`` (its ``index/``, ``service/``, ``prompts/`` exported with ``git archive``), over
+  a copy of the same index, so a change is measured side by side with the release before.
 
 Each is warmed up (every question once per worker), then measured with one client
 (``--requests`` sequential requests) and with 8 concurrent clients (``--requests`` x 2 in
@@ -26,6 +30,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -122,6 +127,26 @@ def measure(port: int, questions: list[str], clients: int, requests: int) -> dic
     return _summary(latencies, seconds, server_ms)
 
 
+def previous_release(rev: str, work: Path) -> Path:
+    """A folder to put on ``PYTHONPATH`` so that ``newsdesk`` is the code committed at ``rev``."""
+    tree = work / "previous"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "index", "service", "prompts"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    package = work / "previous-path" / "newsdesk"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""The previous release, for side-by-side benchmarks."""\n')
+    for part in ("index", "service", "prompts"):
+        (package / part).symlink_to(tree / part)
+    return package.parent
+
+
+LABELS = {"newsdesk": "Newsdesk `/ask`, extractive (retrieve + answer + verify)",
+          "previous": "the previous release's `/ask` (--previous)",
+          "haystack": "plain Haystack BM25 + MiniLM, RRF (retrieval only)"}
+
+
 def write_doc(result: dict) -> None:
     m = result["machine"]
     lines = ["## `/ask` latency through gunicorn (`bench/ask.py`)", "",
@@ -132,8 +157,11 @@ def write_doc(result: dict) -> None:
              f"generator on the same 2 cores.", "",
              "| server | clients | requests | p50 ms | p95 ms | mean ms | req/s | server-side p50 ms |",
              "|---|---|---|---|---|---|---|---|"]
-    for name, label in (("newsdesk", "Newsdesk `/ask`, extractive (retrieve + answer + verify)"),
-                        ("haystack", "plain Haystack BM25 + MiniLM, RRF (retrieval only)")):
+    for name, label in LABELS.items():
+        if name not in result:
+            continue
+        if name == "previous":
+            label = f"the previous release ({result['previous_rev']}), `/ask`"
         for clients in ("1", "8"):
             r = result[name][clients]
             lines.append(f"| {label} | {clients} | {r['requests']} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} | "
@@ -142,6 +170,10 @@ def write_doc(result: dict) -> None:
     lines += ["", f"Target (one client, extractive): p50 ≤ {TARGET_P50_MS} ms, p95 ≤ {TARGET_P95_MS} ms: "
               f"{'met' if one['p50_ms'] <= TARGET_P50_MS and one['p95_ms'] <= TARGET_P95_MS else 'NOT met'} "
               f"(p50 {one['p50_ms']} ms, p95 {one['p95_ms']} ms)."]
+    if "previous" in result:
+        before = result["previous"]["1"]
+        lines += ["", f"Against the previous release ({result['previous_rev']}) in the same run, one client: p50 ratio "
+                  f"{one['p50_ms'] / before['p50_ms']:.2f}, p95 ratio {one['p95_ms'] / before['p95_ms']:.2f} (below 1: faster)."]
     write_section("ask", lines)
 
 
@@ -149,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per measurement (default 400)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results and docs alone")
+    parser.add_argument("--previous", metavar="REV", help="also serve the code at this git revision, side by side")
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     env = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False"}
@@ -160,19 +193,29 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-m", "newsdesk.service.cli", "ingest", "-q", str(ROOT / "seeds")], env=env,
                              capture_output=True, text=True, check=True).stdout
         chunks = int(out.split(" chunks,")[0].rsplit(" ", 1)[1])
-        ports = {"newsdesk": _free_port(), "haystack": _free_port()}
+        ports = {"newsdesk": _free_port(), **({"previous": _free_port()} if args.previous else {}), "haystack": _free_port()}
         log = open(os.environ.get("BENCH_LOG", Path(work) / "servers.log"), "w")
         try:
             procs.append(subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve"],
                                           env={**env, "NEWSDESK_PORT": str(ports["newsdesk"]), "NEWSDESK_HOST": "127.0.0.1"},
                                           stdout=subprocess.DEVNULL, stderr=log))
+            if args.previous:
+                shutil.copytree(data, Path(work) / "data-previous")
+                procs.append(subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve"], cwd=work,
+                                              env={**env, "PYTHONPATH": str(previous_release(args.previous, Path(work))),
+                                                   "NEWSDESK_DATA_DIR": str(Path(work) / "data-previous"),
+                                                   "NEWSDESK_PORT": str(ports["previous"]), "NEWSDESK_HOST": "127.0.0.1"},
+                                              stdout=subprocess.DEVNULL, stderr=log))
             procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "haystack_baseline.py"), "--data", str(data),
                                            "--port", str(ports["haystack"]), "--workers", str(workers), "--threads", str(threads)],
                                           env=env, stdout=subprocess.DEVNULL, stderr=log))
             for name, proc in zip(ports, procs):
-                _wait_ready(ports[name], proc, "/readyz" if name == "newsdesk" else "/ask")
+                _wait_ready(ports[name], proc, "/ask" if name == "haystack" else "/readyz")
             result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                       "workers": workers, "threads": threads, "chunks": chunks, "questions": len(questions)}
+            if args.previous:
+                result["previous_rev"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.previous],
+                                                        capture_output=True, text=True, check=True).stdout.strip()
             for name, port in ports.items():  # warm every worker: each question, once per worker
                 measure(port, questions, clients=workers, requests=len(questions) * workers)
             for clients in (1, 8):

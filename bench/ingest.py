@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -118,28 +119,23 @@ def _settings():
 
 def _run_ingest(data_dir: str, paths: list[str], profile_to: str | None = None) -> dict:
     loads = _prepare_child()
-    from newsdesk.index.embed import MODEL_NAME
     from newsdesk.index.ingest import ingest
-    from newsdesk.index.store import ArticleStore
 
     s = _settings()
-    store = ArticleStore(data_dir, writer=True, index_type=s.index_type, model_name=MODEL_NAME)
+    store = s.open_store(Path(data_dir), writer=True)
     profiler = cProfile.Profile() if profile_to else None
     cpu = _cpu()
     started = time.perf_counter()
     if profiler:
         profiler.enable()
     commits: list[list[str]] = []
-    report = ingest(paths, store, max_tokens=s.chunk_tokens, overlap_tokens=s.chunk_overlap_tokens,
-                    near_duplicate_threshold=s.near_duplicate_threshold, embed_batch_size=s.embed_batch_size,
-                    batch_articles=s.ingest_batch_articles, batch_chars=s.ingest_batch_chars,
-                    max_article_bytes=s.max_article_bytes, progress=False, on_commit=lambda ids, _: commits.append(list(ids)))
+    report = ingest(paths, store, s.ingest_options(), progress=False, on_commit=lambda ids, _: commits.append(list(ids)))
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile_to)
     total = time.perf_counter() - started
     cpu = _cpu() - cpu
-    counts = store.counts()
+    counts = dataclasses.asdict(store.counts())
     store.close()
     return {"seconds_with_load": total, "model_load": sum(loads), "seconds": total - sum(loads), "cpu_seconds": cpu - sum(loads),
             "added": len(report.added), "unchanged": len(report.unchanged), "skipped": len(report.skipped),
@@ -220,22 +216,21 @@ def measure(kind: str, *args: str) -> dict:
 
 def dump_inputs(data_dir: Path, out: Path, commits: list[list[str]]) -> int:
     """``passage_input(title, chunk_text)`` of every stored chunk, grouped as the pipeline embedded them."""
-    from newsdesk.index.embed import MODEL_NAME, embed_key, passage_input
-    from newsdesk.index.store import ArticleStore
+    from newsdesk.index.embed import embed_key, passage_input
 
     groups: dict[int, dict[str, tuple[str, list[tuple[int, int]]]]] = {}
     seen: set[str] = set()  # an input stored by an earlier batch is reused, not embedded again
-    with ArticleStore(data_dir, model_name=MODEL_NAME) as store:
+    with _settings().open_store(data_dir) as store:
         batch_of = {article_id: b for b, ids in enumerate(commits) for article_id in ids}
         for article_id in store.article_ids():
-            title = store.article(article_id)["title"]
+            title = store.article(article_id).title
             sentences = store.sentences(article_id)
             group = groups.setdefault(batch_of[article_id], {})
-            for chunk in store.chunks(article_id):
-                text = passage_input(title, chunk["text"])
-                base = len(text) - len(chunk["text"])
-                spans = [(base + max(s["start"], chunk["start"]) - chunk["start"], base + min(s["end"], chunk["end"]) - chunk["start"])
-                         for s in sentences[chunk["first_sentence"]:chunk["last_sentence"] + 1]]
+            for chunk in store.passages_of(article_id):
+                text = passage_input(title, chunk.text)
+                base = len(text) - len(chunk.text)
+                spans = [(base + max(s.start, chunk.start) - chunk.start, base + min(s.end, chunk.end) - chunk.start)
+                         for s in sentences[chunk.first_sentence:chunk.last_sentence + 1]]
                 key = embed_key(text)
                 if key not in seen:
                     seen.add(key)

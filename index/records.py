@@ -1,21 +1,27 @@
-"""The records that flow through ingestion; every span is an offset into the raw article text."""
+"""The records that flow through ingestion and out of the store.
+
+Every span is an offset into the raw article text, counted in Unicode code points
+(Python ``str`` indices): ``raw_text[start:end]`` is always the record's text.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 
+from .entities import Entity
 
-class _Shared:
+
+class SharedRecord:
     """Frozen records are shared, never copied: Haystack deep-copies every input it passes
     between components, which for a batch of drafts meant a million needless copies."""
 
-    def __deepcopy__(self, memo: dict) -> "_Shared":
+    def __deepcopy__(self, memo: dict) -> "SharedRecord":
         return self
 
 
 @dataclass(frozen=True)
-class Span(_Shared):
+class Span(SharedRecord):
     """A half-open character range ``[start, end)`` of an article's raw text."""
 
     start: int
@@ -30,7 +36,7 @@ class Span(_Shared):
 
 
 @dataclass(frozen=True)
-class Metadata(_Shared):
+class Metadata(SharedRecord):
     """What an article states about itself; ``None`` means the article does not say."""
 
     title: str | None = None
@@ -40,7 +46,7 @@ class Metadata(_Shared):
 
 
 @dataclass(frozen=True)
-class RawArticle(_Shared):
+class RawArticle(SharedRecord):
     """An article exactly as read: ``raw_text`` is never modified after this point.
 
     ``source_text`` is the file content the text was read from (the HTML markup for
@@ -66,7 +72,7 @@ def content_hash(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Sentence(_Shared):
+class Sentence(SharedRecord):
     seq: int
     start: int
     end: int
@@ -74,7 +80,7 @@ class Sentence(_Shared):
 
 
 @dataclass(frozen=True)
-class Chunk(_Shared):
+class Chunk(SharedRecord):
     """A token window of consecutive kept sentences; never spans removed boilerplate."""
 
     id: str
@@ -88,7 +94,7 @@ class Chunk(_Shared):
 
 
 @dataclass(frozen=True)
-class Draft(_Shared):
+class Draft(SharedRecord):
     """An article on its way through the ingestion pipeline; each stage fills a field.
 
     Stages return new drafts (``dataclasses.replace``) and never mutate their input.
@@ -102,6 +108,7 @@ class Draft(_Shared):
     bands: tuple[tuple[int, int], ...] = ()  # MinHash LSH band keys, to find near-duplicates later
     duplicate_of: str | None = None  # canonical article id of its near-duplicate cluster
     sentences: tuple[Sentence, ...] = ()
+    entities: tuple[Entity, ...] = ()  # of the sentences, in text order; stored with the article
     chunks: tuple[Chunk, ...] = ()
     embed_keys: tuple[str, ...] = ()  # one per chunk: the identity of the text that was embedded
     vectors: object = None  # numpy float32 array, one row per chunk
@@ -110,8 +117,49 @@ class Draft(_Shared):
 
 
 @dataclass(frozen=True)
-class Skipped(_Shared):
+class Skipped(SharedRecord):
     """An input that was not indexed, and why."""
 
     source: str
     reason: str
+
+
+@dataclass(frozen=True)
+class StoredArticle(SharedRecord):
+    """An article as the store holds it: the original text every citation points into."""
+
+    id: str
+    content_hash: str
+    raw_text: str
+    source_text: str  # the file as read (HTML markup for pages); equal to raw_text otherwise
+    source: str
+    format: str
+    title: str | None
+    publisher: str | None
+    published_at: str | None
+    url: str | None
+    cluster_id: str  # the canonical article id of its near-duplicate cluster
+    removed: tuple[tuple[int, int, str], ...]  # boilerplate spans ``(start, end, reason)``
+    ingested_seq: int
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class StoredPassage(SharedRecord):
+    """A stored chunk with what the query side needs of its article (one row, one read)."""
+
+    rowid: int  # the FAISS id's chunk part; never reused
+    chunk_id: str
+    article_id: str
+    seq: int
+    start: int
+    end: int
+    text: str  # always raw_text[start:end]
+    first_sentence: int
+    last_sentence: int
+    n_tokens: int
+    title: str | None
+    publisher: str | None
+    published_at: str | None
+    url: str | None
+    cluster_id: str

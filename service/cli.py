@@ -1,4 +1,4 @@
-"""The ``newsdesk`` command: ingest, delete, search (and, later, ask and serve)."""
+"""The ``newsdesk`` command: ingest, delete, search, ask, eval, serve."""
 
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ from pathlib import Path
 # Haystack reports usage to a server unless told not to; this service runs offline.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from newsdesk.index.embed import MODEL_NAME  # noqa: E402
 from newsdesk.index.errors import IndexError_  # noqa: E402
 from newsdesk.index.ingest import ingest  # noqa: E402
-from newsdesk.index.store import ArticleStore  # noqa: E402
 
-from .config import ConfigError, Settings  # noqa: E402
-from .engine import Engine  # noqa: E402
-from .errors import IndexUnavailable  # noqa: E402
-from .retrieve import retrieve  # noqa: E402
+from .config import Settings  # noqa: E402
+from .errors import ConfigError, IndexUnavailable  # noqa: E402
+from .query import retrieve  # noqa: E402
+from .query.timeframe import parse_as_of  # noqa: E402
+from .runtime import Engine  # noqa: E402
 
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 DEFAULT_EVAL = {"seed": SHARED_EVAL / "seed_dev_qa.jsonl", "xquad": SHARED_EVAL / "xquad" / "xquad.en.json",
@@ -29,34 +28,28 @@ EXIT_SKIPPED = 1
 EXIT_ERROR = 2
 
 
-def open_writer(settings: Settings) -> ArticleStore:
-    return ArticleStore(settings.data_dir, writer=True, index_type=settings.index_type, model_name=MODEL_NAME)
-
-
 def _print_commit(ids: list[str], generation: int) -> None:
     print(f"committed generation {generation}: {' '.join(ids)}", flush=True)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    with open_writer(settings) as store:
-        report = ingest(args.paths, store, max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
-                        near_duplicate_threshold=settings.near_duplicate_threshold, embed_batch_size=settings.embed_batch_size,
-                        batch_articles=settings.ingest_batch_articles, batch_chars=settings.ingest_batch_chars,
-                        max_article_bytes=settings.max_article_bytes,
-                        progress=not args.quiet and sys.stderr.isatty(),
+    with settings.open_store(writer=True) as store:
+        report = ingest(args.paths, store, settings.ingest_options(), progress=not args.quiet and sys.stderr.isatty(),
                         on_commit=_print_commit if args.verbose else None)
         counts = store.counts()
     print(f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
           f"skipped {len(report.skipped)}; embedded {report.chunks_embedded} chunk(s), reused {report.chunks_reused}; "
-          f"index: {counts['articles']} articles, {counts['chunks']} chunks, {counts['clusters']} clusters "
-          f"(generation {counts['generation']}) in {report.seconds:.1f}s")
+          f"index: {counts.articles} articles, {counts.chunks} chunks, {counts.clusters} clusters "
+          f"(generation {counts.generation}) in {report.seconds:.1f}s")
+    if report.entities_backfilled:
+        print(f"tagged the entities of {report.entities_backfilled} article(s) indexed before entities were stored")
     for skipped in report.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
     return EXIT_SKIPPED if report.skipped else 0
 
 
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
-    with open_writer(settings) as store:
+    with settings.open_store(writer=True) as store:
         missing = [article_id for article_id in args.ids if not store.delete(article_id)]
         store.save_vectors()
     for article_id in missing:
@@ -70,7 +63,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     store, pipeline = engine.store, engine.pipeline.retrieval
     queries = [" ".join(args.query)] if args.query else None
     if queries is None:
-        print(f"newsdesk search: {store.counts()['articles']} articles indexed. Type a query (empty line or Ctrl-D to quit).")
+        print(f"newsdesk search: {store.counts().articles} articles indexed. Type a query (empty line or Ctrl-D to quit).")
     while True:
         if queries is None:
             try:
@@ -82,25 +75,34 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
         else:
             query = queries[0]
-        for rank, doc in enumerate(retrieve(pipeline, query, top_k=args.top_k).passages, start=1):
-            m = doc.meta
-            dense = f"{m['dense_score']:.3f}" if "dense_score" in m else "-"
-            bm25 = f"{m['bm25_score']:.2f}" if "bm25_score" in m else "-"
-            print(f"{rank}. [{m['article_id']}] {m.get('title') or '(no title)'} | {m.get('publisher') or '-'} | "
-                  f"{m.get('published_at') or '-'} | chars {m['start']}-{m['end']} | fused {doc.score:.4f} dense {dense} bm25 {bm25}")
-            print("   " + " ".join(doc.content.split())[:300])
+        for rank, passage in enumerate(retrieve(pipeline, query, top_k=args.top_k or settings.top_k).passages, start=1):
+            s = passage.stored
+            dense = f"{passage.dense_score:.3f}" if passage.dense_score is not None else "-"
+            bm25 = f"{passage.bm25_score:.2f}" if passage.bm25_score is not None else "-"
+            print(f"{rank}. [{s.article_id}] {s.title or '(no title)'} | {s.publisher or '-'} | "
+                  f"{s.published_at or '-'} | chars {s.start}-{s.end} | fused {passage.score:.4f} dense {dense} bm25 {bm25}")
+            print("   " + " ".join(s.text.split())[:300])
         if queries is not None:
             return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
-    result = engine.pipeline.ask(" ".join(args.question), top_k=args.top_k or settings.top_k)
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = parse_as_of(args.as_of)
+        except ValueError as exc:
+            print(f"newsdesk: --as-of: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    result = engine.pipeline.ask(" ".join(args.question), top_k=args.top_k or settings.top_k, as_of=as_of)
     answer = result.answer
     if args.json:
-        print(json.dumps({**answer.to_dict(), "timings": result.timings}, ensure_ascii=False, indent=2))
+        print(json.dumps({**answer.to_dict(), **result.context_dict()}, ensure_ascii=False, indent=2))
         return 0
     print(answer.answer)
+    if answer.short_answer:
+        print(f"Short answer: {answer.short_answer.text} [{answer.short_answer.n}] ({answer.short_answer.label})")
     for citation in answer.citations:
         print(f"  [{citation.n}] {citation.article_id} chars {citation.start}-{citation.end} | {citation.title or '(no title)'} | "
               f"{citation.publisher or '-'} | {citation.published_at or '-'}")
@@ -112,7 +114,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import run
+    from .evaluation import run
 
     path = Path(args.path) if args.path else DEFAULT_EVAL[args.kind]
     result = run(args.kind, path, settings, limit=args.limit)
@@ -144,12 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_delete)
     p = sub.add_parser("search", help="print the top passages for a query (interactive without one)")
     p.add_argument("query", nargs="*")
-    p.add_argument("-k", "--top-k", type=int, default=5)
+    p.add_argument("-k", "--top-k", type=int, default=None, help="how many (default: NEWSDESK_TOP_K)")
     p.set_defaults(func=cmd_search)
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question", nargs="+")
     p.add_argument("-k", "--top-k", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the /ask response as JSON")
+    p.add_argument("--as-of", metavar="WHEN", help="when the question is asked (ISO 8601 date or date-time; default: now)")
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("eval", help="run a question set through the real pipeline and print its scores")
     p.add_argument("kind", choices=["seed", "xquad", "scifact"])

@@ -11,16 +11,27 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .answer_llm import LLMSettings
+from newsdesk.index.options import IngestOptions
+from newsdesk.index.store import ArticleStore
+
+from .errors import ConfigError
+
+__all__ = ["PREFIX", "LLMSettings", "Settings", "settings_table"]
 
 PREFIX = "NEWSDESK_"
 
 
-class ConfigError(ValueError):
-    """A setting has a value it cannot take; the message names the variable."""
+@dataclass(frozen=True)
+class LLMSettings:
+    """The LLM connection, derived from :class:`Settings` (``Settings.llm``)."""
+
+    base_url: str
+    model: str
+    api_key: str
+    timeout: float
+    max_tokens: int
 
 
 def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, minimum: float | None = None) -> Any:
@@ -35,6 +46,7 @@ class Settings:
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
     near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)
     embed_batch_size: int = _setting(32, "Chunks per forward pass of the embedding model.", minimum=1)
+    ner_batch_size: int = _setting(256, "Sentences per batch of the entity tagger (spaCy `en_core_web_sm`, NER only) at ingest.", minimum=1)
     ingest_batch_articles: int = _setting(256, "Most articles per committed write during ingest.", minimum=1)
     ingest_batch_chars: int = _setting(200_000, "Most characters of article text per committed write (one batch is embedded together).", minimum=1)
     max_article_bytes: int = _setting(5 * 1024 * 1024, "Largest article (a file, or one JSON line) accepted; larger ones are skipped with a reason.", minimum=1)
@@ -74,6 +86,24 @@ class Settings:
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
 
+    @property
+    def llm(self) -> LLMSettings | None:
+        """The LLM connection, or ``None`` when LLM mode is not configured."""
+        if not self.llm_base_url:
+            return None
+        return LLMSettings(self.llm_base_url, self.llm_model or "default", self.llm_api_key, self.llm_timeout, self.llm_max_tokens)
+
+    def ingest_options(self) -> IngestOptions:
+        return IngestOptions(max_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap_tokens,
+                             near_duplicate_threshold=self.near_duplicate_threshold, embed_batch_size=self.embed_batch_size,
+                             ner_batch_size=self.ner_batch_size,
+                             batch_articles=self.ingest_batch_articles, batch_chars=self.ingest_batch_chars,
+                             max_article_bytes=self.max_article_bytes)
+
+    def open_store(self, data_dir: Path | None = None, *, writer: bool = False) -> ArticleStore:
+        """The index under ``data_dir`` (default: ``data_dir`` of these settings), read-only unless ``writer``."""
+        return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer)
+
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
@@ -88,16 +118,6 @@ class Settings:
                 raise ConfigError(f"{PREFIX}CORS_ORIGINS: {origin!r} is not an origin such as https://news.example")
         if self.near_duplicate_threshold > 1:
             raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
-
-
-def llm_settings(settings: Settings) -> LLMSettings | None:
-    """The LLM connection, or ``None`` when LLM mode is not configured."""
-    from .answer_llm import LLMSettings
-
-    if not settings.llm_base_url:
-        return None
-    return LLMSettings(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key,
-                       settings.llm_timeout, settings.llm_max_tokens)
 
 
 def _parse(name: str, raw: str, f: dataclasses.Field) -> Any:

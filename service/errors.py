@@ -1,7 +1,30 @@
-"""The service's errors. Each carries its HTTP status; one handler turns any of them, and
-any HTTP error Flask raises itself, into ``{"error": {"code", "message"}}``."""
+"""Every exception the service raises, in one place.
+
+::
+
+    ConfigError(ValueError)      a NEWSDESK_* setting has a value it cannot take
+    LLMUnavailable               the LLM server failed; answerers fall back, readers never see it
+    ApiError                     carries its HTTP status; one handler renders {"error": {"code", "message"}}
+    ├── BadRequest               400
+    ├── NotFound                 404
+    ├── PayloadTooLarge          413
+    ├── UnsupportedMediaType     415
+    ├── InvalidField             422
+    └── IndexUnavailable         503 (no index yet, or it cannot be opened)
+"""
 
 from __future__ import annotations
+
+__all__ = ["ApiError", "BadRequest", "ConfigError", "IndexUnavailable", "InvalidField", "LLMUnavailable", "NotFound",
+           "PayloadTooLarge", "UnsupportedMediaType"]
+
+
+class ConfigError(ValueError):
+    """A setting has a value it cannot take; the message names the variable."""
+
+
+class LLMUnavailable(Exception):
+    """The LLM server could not be reached, timed out, or returned nothing usable."""
 
 
 class ApiError(Exception):

@@ -8,8 +8,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from .app import create_app
 from .config import Settings
+from .http import create_app
+
+__all__ = ["GunicornApp", "serve"]
 
 
 class GunicornApp(BaseApplication):

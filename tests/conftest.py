@@ -3,6 +3,7 @@ seed index built once per session (read-only tests share it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -13,9 +14,11 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import pytest  # noqa: E402
 
-from newsdesk.index.embed import MODEL_NAME, Embedder  # noqa: E402
+from newsdesk.index.embed import Embedder  # noqa: E402
 from newsdesk.index.ingest import ingest  # noqa: E402
+from newsdesk.index.options import IngestOptions  # noqa: E402
 from newsdesk.index.store import ArticleStore  # noqa: E402
+from newsdesk.service.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -24,9 +27,22 @@ EVAL = next((p for p in (ROOT.parent / "shared" / "eval", Path("/work/shared/eva
             ROOT.parent / "shared" / "eval")
 
 
+DEFAULTS = Settings()
+
+
+def open_store(data_dir: Path, *, writer: bool = False) -> ArticleStore:
+    """The store under ``data_dir`` with the default settings."""
+    return DEFAULTS.open_store(data_dir, writer=writer)
+
+
+def ingest_options(**overrides: object) -> IngestOptions:
+    """The default ingest options, with ``overrides``."""
+    return dataclasses.replace(DEFAULTS.ingest_options(), **overrides)
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    model = Embedder()
+    model = Embedder(batch_size=DEFAULTS.embed_batch_size)
     model.warm_up()
     return model
 
@@ -38,7 +54,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def writer(data_dir: Path):
-    store = ArticleStore(data_dir, writer=True, model_name=MODEL_NAME)
+    store = open_store(data_dir, writer=True)
     yield store
     store.close()
 
@@ -47,15 +63,15 @@ def writer(data_dir: Path):
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory with the five seeds indexed; tests must not write to it (servers get a copy: they keep conversations)."""
     data = tmp_path_factory.mktemp("seed-index")
-    with ArticleStore(data, writer=True, model_name=MODEL_NAME) as store:
-        report = ingest([SEEDS], store, progress=False)
+    with open_store(data, writer=True) as store:
+        report = ingest([SEEDS], store, ingest_options(), progress=False)
     assert not report.skipped
     return data
 
 
 @pytest.fixture
 def seed_store(seed_index: Path):
-    store = ArticleStore(seed_index, model_name=MODEL_NAME)
+    store = open_store(seed_index)
     yield store
     store.close()
 

@@ -1,0 +1,82 @@
+"""The persistent index: SQLite (articles, sentences, entities, chunks, vectors, BM25) plus FAISS.
+
+Every write is one SQLite transaction that bumps the *generation*; a crash at any moment
+leaves the last committed generation, complete. SQLite (WAL mode, ``synchronous=FULL``)
+holds everything, including each chunk's vector, so the FAISS file (see
+:mod:`.vectorfiles`) can always be repaired from it. BM25 is SQLite's FTS5
+(Porter-stemmed), committed in the same transaction as the rows it indexes.
+
+:class:`ArticleStore` is the one facade; each job lives in its own module:
+:mod:`.database` (connection, lock, migrations), :mod:`.reads`, :mod:`.writes`,
+:mod:`.search`, :mod:`.vectorfiles`, :mod:`.integrity`. :class:`ReadStore` is the
+protocol the query side reads through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..embed import DIM, MODEL_NAME
+from ..errors import IndexIncompatible
+from ..vectors import VectorIndex
+from .database import DB_NAME, SCHEMA_VERSION, Database
+from .integrity import IntegrityChecks
+from .protocol import ReadStore
+from .reads import ArticleReads, IndexCounts
+from .search import PassageSearch
+from .vectorfiles import PASSAGE_SLOT, SLOT_BITS, VectorFiles, vector_id
+from .writes import ArticleWrites, WriteResult
+
+__all__ = ["DB_NAME", "PASSAGE_SLOT", "SCHEMA_VERSION", "SLOT_BITS", "ArticleStore", "IndexCounts", "ReadStore", "WriteResult",
+           "vector_id"]
+
+
+class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, IntegrityChecks):
+    """Articles, sentences, entities, chunks and their vectors under one data directory.
+
+    Open with ``writer=True`` to ingest or delete (an exclusive lock on the folder);
+    readers never block the writer and always see the last committed generation.
+    ``index_type`` is the FAISS index kind (``Settings.index_type``); an index records the
+    embedding model it was built with (``model_name``, ``dim``) and never mixes two.
+    """
+
+    def __init__(self, data_dir: str | Path, *, index_type: str, writer: bool = False, model_name: str = MODEL_NAME,
+                 dim: int = DIM) -> None:
+        self.data_dir = Path(data_dir)
+        self.index_type = index_type
+        self.model_name = model_name
+        self.dim = dim
+        self._vectors: VectorIndex | None = None
+        self._vectors_generation = -1
+        self._vectors_file: Path | None = None
+        self.db = Database(self.data_dir, writer=writer)
+        self._check_model()
+        if writer:
+            self.remove_stale_files()
+
+    @property
+    def writer(self) -> bool:
+        return self.db.writer
+
+    @property
+    def closed(self) -> bool:
+        return self.db.closed
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "ArticleStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_model(self) -> None:
+        stored = self.db.meta("embedding_model")
+        if stored is None and self.db.writer and self.model_name:
+            with self.db.transaction():
+                self.db.set_meta("embedding_model", self.model_name)
+                self.db.set_meta("embedding_dim", str(self.dim))
+        elif stored and self.model_name and stored != self.model_name:
+            raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
+                                    "rebuild it in a new data directory")

@@ -1,0 +1,69 @@
+"""The read side of a store: the handful of calls the query side makes.
+
+The embedded SQLite + FAISS store implements it; a store on a distributed engine
+(PostgreSQL + pgvector) implements the same calls and passes the same contract tests
+(``tests/index/store/test_contract.py``), so the query side never knows which it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..entities import Entity
+from ..records import Sentence, StoredArticle, StoredPassage
+from .reads import IndexCounts
+
+__all__ = ["ReadStore"]
+
+
+@runtime_checkable
+class ReadStore(Protocol):
+    @property
+    def generation(self) -> int:
+        """The last committed write; it changes whenever what a search can find changes."""
+
+    def counts(self) -> IndexCounts:
+        """How much is indexed, and at which generation."""
+
+    def close(self) -> None:
+        """Release the connection (and a writer's lock)."""
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        """The stored original (every citation points into its ``raw_text``), or ``None``."""
+
+    def sentences(self, article_id: str) -> list[Sentence]:
+        """The article's sentences in order (empty for an unknown article)."""
+
+    def entities(self, article_id: str) -> list[Entity]:
+        """The named entities, numbers and dates of the article's sentences, by start (empty for an unknown
+        article, or one stored before entities were and not yet tagged); each ``text`` is ``raw_text[start:end]``."""
+
+    def sentence_vectors(self, rowid: int) -> np.ndarray:
+        """One passage's sentences' in-context vectors, ``float32[n_sentences, dim]``, in order."""
+
+    def passages(self, rowids: Iterable[int]) -> dict[int, StoredPassage]:
+        """Passages by row id; unknown ids are absent."""
+
+    def passage(self, chunk_id: str) -> StoredPassage | None:
+        """One passage by its chunk id."""
+
+    def cluster_members(self, cluster_id: str) -> list[str]:
+        """The article ids of one near-duplicate cluster, the canonical copy first."""
+
+    def rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
+                     published_to: str | None = None, stories: Sequence[str] | None = None,
+                     known_by: str | None = None) -> set[int]:
+        """The passages of the articles matching every given condition (undated articles: no date
+        range matches them; ``known_by`` keeps them)."""
+
+    def newest_published(self) -> str | None:
+        """The latest publication date in the archive (ISO date), or ``None``."""
+
+    def bm25_search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Top ``(rowid, score)`` by BM25, best first; scores positive."""
+
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Top ``(rowid, cosine)`` by the passage's or its best sentence's vector, best first."""

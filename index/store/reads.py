@@ -1,0 +1,163 @@
+"""Reads of articles, sentences, entities, passages and clusters, as typed records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..entities import Entity
+from ..records import Sentence, StoredArticle, StoredPassage
+from .database import Database
+
+__all__ = ["ArticleReads", "IndexCounts"]
+
+# A chunk row joined with its article (aliases ``c`` and ``a``), wherever passages are read.
+PASSAGE_COLUMNS = ('c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, c.n_tokens, '
+                   "a.title, a.publisher, a.published_at, a.url, a.cluster_id")
+PASSAGE_FROM = "chunks c JOIN articles a ON a.id=c.article_id"
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    articles: int
+    sentences: int
+    chunks: int
+    clusters: int
+    vectors: int
+    generation: int
+
+
+def passage_of(row: sqlite3.Row) -> StoredPassage:
+    return StoredPassage(*row)
+
+
+class ArticleReads:
+    """What the store returns to readers; every method is one or two indexed queries."""
+
+    db: Database
+    dim: int
+
+    @property
+    def generation(self) -> int:
+        return self.db.generation
+
+    def article_hash(self, article_id: str) -> str | None:
+        rows = self.db.query("SELECT content_hash FROM articles WHERE id=?", (article_id,))
+        return rows[0][0] if rows else None
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        rows = self.db.query(
+            "SELECT id, content_hash, raw_text, coalesce(source_text, raw_text), source, format, title, publisher, published_at, "
+            "url, cluster_id, removed, ingested_seq, ingested_at FROM articles WHERE id=?", (article_id,))
+        if not rows:
+            return None
+        values = list(rows[0])
+        values[11] = tuple((int(s), int(e), str(r)) for s, e, r in json.loads(values[11]))
+        return StoredArticle(*values)
+
+    def article_ids(self) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT id FROM articles ORDER BY ingested_seq")]
+
+    def cluster_members(self, cluster_id: str) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT id FROM articles WHERE cluster_id=? ORDER BY ingested_seq", (cluster_id,))]
+
+    def sentences(self, article_id: str) -> list[Sentence]:
+        return [Sentence(*r) for r in self.db.query('SELECT seq, start, "end", text FROM sentences WHERE article_id=? ORDER BY seq',
+                                                    (article_id,))]
+
+    def entities(self, article_id: str) -> list[Entity]:
+        """The article's entities in text order (by start, then end and label)."""
+        return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? '
+                                                  'ORDER BY start, "end", label', (article_id,))]
+
+    def untagged_articles(self, limit: int) -> list[str]:
+        """Up to ``limit`` ids of articles stored before entities were (schema version 1), oldest first."""
+        return [r[0] for r in self.db.query("SELECT p.article_id FROM entities_pending p JOIN articles a ON a.id=p.article_id "
+                                            "ORDER BY a.ingested_seq LIMIT ?", (limit,))]
+
+    def passages_of(self, article_id: str) -> list[StoredPassage]:
+        """An article's passages, in order."""
+        return [passage_of(r) for r in self.db.query(f"SELECT {PASSAGE_COLUMNS} FROM {PASSAGE_FROM} WHERE c.article_id=? ORDER BY c.seq",
+                                                     (article_id,))]
+
+    def passage(self, chunk_id: str) -> StoredPassage | None:
+        rows = self.db.query(f"SELECT {PASSAGE_COLUMNS} FROM {PASSAGE_FROM} WHERE c.id=?", (chunk_id,))
+        return passage_of(rows[0]) if rows else None
+
+    def passages(self, rowids: Iterable[int]) -> dict[int, StoredPassage]:
+        """Passages by FAISS row id; ids removed since the vectors were read are simply absent."""
+        ids = list(rowids)
+        if not ids:
+            return {}
+        rows = self.db.query(f"SELECT {PASSAGE_COLUMNS} FROM {PASSAGE_FROM} WHERE c.rowid IN ({','.join('?' * len(ids))})", ids)
+        return {r[0]: passage_of(r) for r in rows}
+
+    def sentence_vectors(self, rowid: int) -> np.ndarray:
+        """The in-context vectors of one chunk's sentences, in order."""
+        rows = self.db.query("SELECT sentence_vectors FROM chunks WHERE rowid=?", (rowid,))
+        return np.frombuffer(rows[0][0], dtype=np.float32).reshape(-1, self.dim) if rows else np.empty((0, self.dim), np.float32)
+
+    def rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
+                     published_to: str | None = None, stories: Sequence[str] | None = None,
+                     known_by: str | None = None) -> set[int]:
+        """Chunks of articles matching every given condition (publisher case-insensitive; dates inclusive;
+        ``stories``: the near-duplicate clusters of these article ids; ``known_by``: an ISO date, the
+        moment a question is asked: articles published after it did not exist yet).
+
+        An article that states no date never matches a date range (absent is not guessed), and is
+        kept by ``known_by`` (nothing says it came later).
+        """
+        clauses: list[str] = []
+        params: list[object] = []
+        if stories:
+            clauses.append(f"a.cluster_id IN (SELECT cluster_id FROM articles WHERE id IN ({','.join('?' * len(stories))}))")
+            params += list(stories)
+        if publishers:
+            clauses.append(f"lower(a.publisher) IN ({','.join('?' * len(publishers))})")
+            params += [p.lower() for p in publishers]
+        if published_from:
+            clauses.append("substr(a.published_at, 1, 10) >= ?")
+            params.append(published_from[:10])
+        if published_to:
+            clauses.append("substr(a.published_at, 1, 10) <= ?")
+            params.append(published_to[:10])
+        if known_by:
+            clauses.append("(a.published_at IS NULL OR substr(a.published_at, 1, 10) <= ?)")
+            params.append(known_by[:10])
+        where = " AND ".join(clauses) or "1"
+        return {r[0] for r in self.db.query(f"SELECT c.rowid FROM {PASSAGE_FROM} WHERE {where}", params)}
+
+    def newest_published(self) -> str | None:
+        """The latest publication date (ISO) in the archive; ``None`` when nothing is dated."""
+        return self.db.query("SELECT max(substr(published_at, 1, 10)) FROM articles")[0][0]
+
+    def counts(self) -> IndexCounts:
+        row = self.db.query(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM sentences), (SELECT count(*) FROM chunks), "
+            "(SELECT count(DISTINCT cluster_id) FROM articles), (SELECT coalesce(sum(last_sentence - first_sentence + 2), 0) FROM chunks)")[0]
+        return IndexCounts(*row, generation=self.generation)
+
+    def cached_vectors(self, keys: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``(passage, sentences)`` vectors already computed for these embedding inputs, so
+        unchanged text is never embedded again."""
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            part = unique[i:i + 500]
+            for key, blob, sentences in self.db.query(
+                    f"SELECT embed_key, vector, sentence_vectors FROM chunks WHERE embed_key IN ({','.join('?' * len(part))})", part):
+                found[key] = (np.frombuffer(blob, dtype=np.float32), np.frombuffer(sentences, dtype=np.float32).reshape(-1, self.dim))
+        return found
+
+    def lsh_candidates(self, bands: Sequence[tuple[int, int]]) -> list[tuple[str, bytes, str]]:
+        """Articles sharing at least one MinHash band: ``(id, minhash, cluster_id)``."""
+        if not bands:
+            return []
+        clause = " OR ".join("(band=? AND key=?)" for _ in bands)
+        params = [v for pair in bands for v in pair]
+        return [tuple(r) for r in self.db.query(
+            f"SELECT a.id, a.minhash, a.cluster_id FROM articles a WHERE a.id IN (SELECT article_id FROM lsh WHERE {clause})", params)]

@@ -1,0 +1,116 @@
+"""Writes: a batch of articles, or one deletion, in one transaction that bumps the generation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..entities import Entity
+from ..errors import StoreError
+from ..records import Draft
+from .database import Database
+
+__all__ = ["ArticleWrites", "WriteResult"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    generation: int
+    articles: int
+    chunks: int
+
+
+class ArticleWrites:
+    """Inserts, replacements and deletions; a crash at any moment leaves the last committed generation."""
+
+    db: Database
+
+    def write(self, drafts: Sequence[Draft]) -> WriteResult:
+        """Insert or replace these articles in one transaction, and bump the generation."""
+        if not self.db.writer:
+            raise StoreError("this store was opened read-only")
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        n_chunks = 0
+        try:
+            with self.db.transaction() as db:
+                seq = int(self.db.meta("ingested_seq") or 0)
+                for draft in drafts:
+                    article, meta = draft.article, draft.metadata
+                    _delete_rows(db, article.id)
+                    seq += 1
+                    db.execute(
+                        "INSERT INTO articles VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (article.id, article.content_hash, article.raw_text,
+                         article.source_text if article.source_text not in (None, article.raw_text) else None,
+                         article.source, article.format, meta.title, meta.publisher, meta.published_at, meta.url,
+                         draft.duplicate_of or article.id, np.asarray(draft.minhash, dtype=np.uint32).tobytes(),
+                         json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now))
+                    db.executemany('INSERT INTO sentences VALUES(?,?,?,?,?)',
+                                   [(article.id, s.seq, s.start, s.end, s.text) for s in draft.sentences])
+                    _insert_entities(db, article.id, draft.entities)
+                    for chunk, key, vector, sentences in zip(draft.chunks, draft.embed_keys, draft.vectors, draft.sentence_vectors):
+                        cursor = db.execute(
+                            'INSERT INTO chunks(id, article_id, seq, start, "end", text, first_sentence, last_sentence, n_tokens, '
+                            "embed_key, vector, sentence_vectors) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (chunk.id, article.id, chunk.seq, chunk.start, chunk.end, chunk.text, chunk.first_sentence,
+                             chunk.last_sentence, chunk.n_tokens, key, np.asarray(vector, dtype=np.float32).tobytes(),
+                             np.asarray(sentences, dtype=np.float32).tobytes()))
+                        db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES(?,?,?)", (cursor.lastrowid, meta.title or "", chunk.text))
+                    db.executemany("INSERT OR IGNORE INTO lsh VALUES(?,?,?)", [(b, k, article.id) for b, k in draft.bands])
+                    n_chunks += len(draft.chunks)
+                self.db.set_meta("ingested_seq", str(seq))
+                generation = int(self.db.meta("generation") or 0) + 1
+                self.db.set_meta("generation", str(generation))
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing {len(drafts)} article(s) failed, nothing was changed: {exc}") from exc
+        return WriteResult(generation, len(drafts), n_chunks)
+
+    def write_entities(self, found: Mapping[str, Sequence[Entity]]) -> int:
+        """Store the entities of articles a schema-1 index holds untagged (``entities_pending``), in one
+        transaction that takes them off that list and bumps the generation; returns the generation."""
+        if not self.db.writer:
+            raise StoreError("this store was opened read-only")
+        try:
+            with self.db.transaction() as db:
+                for article_id, entities in found.items():
+                    if db.execute("DELETE FROM entities_pending WHERE article_id=?", (article_id,)).rowcount:
+                        _insert_entities(db, article_id, entities)
+                generation = int(self.db.meta("generation") or 0) + 1
+                self.db.set_meta("generation", str(generation))
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing the entities of {len(found)} article(s) failed, nothing was changed: {exc}") from exc
+        return generation
+
+    def delete(self, article_id: str) -> bool:
+        """Remove one article (and its sentences, entities, chunks, vectors, BM25 rows); ``False`` if unknown."""
+        try:
+            with self.db.transaction() as db:
+                if not _delete_rows(db, article_id):
+                    return False
+                self.db.set_meta("generation", str(int(self.db.meta("generation") or 0) + 1))
+        except sqlite3.Error as exc:
+            raise StoreError(f"deleting {article_id!r} failed, nothing was changed: {exc}") from exc
+        return True
+
+
+def _insert_entities(db: sqlite3.Connection, article_id: str, entities: Sequence[Entity]) -> None:
+    db.executemany('INSERT INTO entities VALUES(?,?,?,?,?)', [(article_id, e.start, e.end, e.label, e.text) for e in entities])
+
+
+def _delete_rows(db: sqlite3.Connection, article_id: str) -> bool:
+    row = db.execute("SELECT cluster_id FROM articles WHERE id=?", (article_id,)).fetchone()
+    if row is None:
+        return False
+    db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE article_id=?)", (article_id,))
+    db.execute("DELETE FROM lsh WHERE article_id=?", (article_id,))
+    db.execute("DELETE FROM articles WHERE id=?", (article_id,))  # cascades to sentences, entities and chunks
+    if row[0] == article_id:  # it was canonical: the earliest remaining copy takes over
+        heir = db.execute("SELECT id FROM articles WHERE cluster_id=? ORDER BY ingested_seq LIMIT 1", (article_id,)).fetchone()
+        if heir:
+            db.execute("UPDATE articles SET cluster_id=? WHERE cluster_id=?", (heir[0], article_id))
+    return True

@@ -1,0 +1,24 @@
+"""GET /healthz (the process answers) and GET /readyz (the index is loaded and searchable)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import Blueprint, Response, jsonify
+
+from ..context import get_engine
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    engine = get_engine()
+    counts = engine.store.counts()  # raises IndexUnavailable (503) when there is no index
+    engine.pipeline  # the model and the vectors are loaded, so the first question is fast
+    return jsonify({"status": "ready", **dataclasses.asdict(counts)})

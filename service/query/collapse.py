@@ -1,0 +1,38 @@
+"""One article per near-duplicate cluster: wire copies of one story are not five sources."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from haystack import component
+
+from newsdesk.index.store import ReadStore
+
+from ..domain import Passage
+
+__all__ = ["ClusterCollapser"]
+
+
+@component
+class ClusterCollapser:
+    """Keeps one article per near-duplicate cluster: the best-ranked copy, listing the others."""
+
+    def __init__(self, store: ReadStore) -> None:
+        self.store = store
+
+    @component.output_types(passages=list[Passage])
+    def run(self, passages: list[Passage], top_k: int | None = None) -> dict[str, Any]:
+        """:returns: at most ``top_k`` passages, one article per cluster, each with its ``copies``."""
+        chosen: dict[str, str] = {}
+        kept = []
+        for passage in passages:
+            cluster = passage.stored.cluster_id
+            article = chosen.setdefault(cluster, passage.article_id)
+            if article != passage.article_id:
+                continue
+            copies = tuple(a for a in self.store.cluster_members(cluster) if a != article) if cluster else ()
+            kept.append(dataclasses.replace(passage, copies=copies))
+            if top_k is not None and len(kept) >= top_k:
+                break
+        return {"passages": kept}

@@ -1,0 +1,58 @@
+"""The two retrievers: BM25 (SQLite FTS5) and dense (FAISS), each returning typed passages.
+
+The dense retriever also returns the query embedding, so the answerer never embeds the
+question twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack import component
+
+from newsdesk.index.embed import Embedder
+from newsdesk.index.store import ReadStore
+
+from ..domain import Passage
+
+__all__ = ["BM25Retriever", "DenseRetriever", "passages_of_hits"]
+
+
+def passages_of_hits(store: ReadStore, hits: list[tuple[int, float]], retriever: str) -> list[Passage]:
+    """``(rowid, score)`` hits as passages carrying ``retriever``'s score and rank; rows gone since are skipped."""
+    stored = store.passages(h for h, _ in hits)
+    return [Passage(stored[rowid], score=score, **{f"{retriever}_score": score, f"{retriever}_rank": rank})
+            for rank, (rowid, score) in enumerate(hits, start=1) if rowid in stored]
+
+
+@component
+class BM25Retriever:
+    """Top passages by BM25 over chunk text and headline (SQLite FTS5, Porter stemming)."""
+
+    def __init__(self, store: ReadStore, top_k: int) -> None:
+        self.store = store
+        self.top_k = top_k
+
+    @component.output_types(passages=list[Passage])
+    def run(self, query: str, allowed: set[int] | None = None) -> dict[str, Any]:
+        hits = self.store.bm25_search(query, self.top_k, allowed)
+        return {"passages": passages_of_hits(self.store, hits, "bm25")}
+
+
+@component
+class DenseRetriever:
+    """Top passages by cosine similarity of all-MiniLM-L6-v2 vectors: the passage's or its best sentence's."""
+
+    def __init__(self, store: ReadStore, embedder: Embedder, top_k: int) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.top_k = top_k
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+
+    @component.output_types(passages=list[Passage], query_embedding=list[float])
+    def run(self, query: str, allowed: set[int] | None = None) -> dict[str, Any]:
+        vector = self.embedder.embed([query])[0]
+        hits = self.store.dense_search(vector, self.top_k, allowed)
+        return {"passages": passages_of_hits(self.store, hits, "dense"), "query_embedding": vector.tolist()}

@@ -1,0 +1,96 @@
+"""Conversation history, persisted in SQLite next to the index, forgotten after a time-to-live.
+
+A conversation is a list of turns (question, what was searched, answer, cited articles).
+It lives in its own database file (``conversations.sqlite3`` in the data folder), so the
+index stays read-only for the service. Every gunicorn worker opens it; SQLite's WAL mode
+and one short transaction per write keep them consistent. A conversation whose last turn
+is older than the TTL is deleted the next time anyone writes, and is unknown from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..domain import Turn
+
+__all__ = ["DB_NAME", "ConversationStore"]
+
+DB_NAME = "conversations.sqlite3"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations(id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS turns(
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL, question TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL,
+    cited TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY(conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated);
+"""
+
+
+class ConversationStore:
+    def __init__(self, data_dir: Path, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(data_dir) / DB_NAME
+        self.ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(SCHEMA)
+            self._db = db
+        return self._db
+
+    def exists(self, conversation_id: str) -> bool:
+        """Known and not expired."""
+        with self._lock:
+            row = self._connect().execute("SELECT updated FROM conversations WHERE id=?", (conversation_id,)).fetchone()
+        return row is not None and row[0] >= self._clock() - self.ttl
+
+    def history(self, conversation_id: str) -> list[Turn]:
+        """The turns so far, oldest first; empty for an unknown or expired conversation."""
+        if not self.exists(conversation_id):
+            return []
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT question, query, answer, cited FROM turns WHERE conversation_id=? ORDER BY seq", (conversation_id,)).fetchall()
+        return [Turn(q, query, answer, tuple(json.loads(cited))) for q, query, answer, cited in rows]
+
+    def new_id(self) -> str:
+        return "c_" + secrets.token_urlsafe(16)
+
+    def add_turn(self, conversation_id: str, turn: Turn) -> None:
+        """Append a turn (creating the conversation), and forget every expired conversation."""
+        now = self._clock()
+        with self._lock:
+            db = self._connect()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM conversations WHERE updated < ?", (now - self.ttl,))
+                db.execute("INSERT INTO conversations(id, created, updated) VALUES(?, ?, ?) "
+                           "ON CONFLICT(id) DO UPDATE SET updated=excluded.updated", (conversation_id, now, now))
+                seq = db.execute("SELECT coalesce(max(seq), -1) + 1 FROM turns WHERE conversation_id=?", (conversation_id,)).fetchone()[0]
+                db.execute("INSERT INTO turns VALUES(?, ?, ?, ?, ?, ?, ?)",
+                           (conversation_id, seq, turn.question, turn.query, turn.answer, json.dumps(list(turn.cited)), now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

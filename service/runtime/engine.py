@@ -1,0 +1,109 @@
+"""The long-lived parts of a running service: the index and the query pipeline.
+
+Built on first use (never at import), once per process, and shared by the requests of
+that process; :func:`create_app` closes them when the process ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from newsdesk.index.embed import Embedder
+from newsdesk.index.errors import IndexError_
+from newsdesk.index.store import ReadStore
+
+from ..config import Settings
+from ..domain import AskResult, Filters, Turn
+from ..errors import IndexUnavailable
+from ..query.llm import OnSentence
+from ..query.pipeline import QueryPipeline
+from .conversations import ConversationStore
+
+__all__ = ["Conversation", "Engine", "Reply"]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    history: list[Turn]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer within its conversation: what ``/ask``, the stream and the OpenAI endpoint return."""
+
+    result: AskResult
+    conversation_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.result.answer.to_dict(), "conversation_id": self.conversation_id, **self.result.context_dict()}
+
+
+class Engine:
+    """The index, the query pipeline and the conversations of one process (see module doc)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._store: ReadStore | None = None
+        self._pipeline: QueryPipeline | None = None
+        self._embedder = Embedder(batch_size=settings.embed_batch_size)
+        self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds)
+
+    @property
+    def store(self) -> ReadStore:
+        """The index, opened read-only on first use; 503 while there is none."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    try:
+                        self._store = self.settings.open_store()
+                    except IndexError_ as exc:
+                        raise IndexUnavailable(str(exc)) from exc
+        return self._store
+
+    @property
+    def pipeline(self) -> QueryPipeline:
+        if self._pipeline is None:
+            store = self.store
+            with self._lock:
+                if self._pipeline is None:
+                    self._pipeline = QueryPipeline.from_settings(store, self._embedder, self.settings)
+        return self._pipeline
+
+    def conversation(self, conversation_id: str | None, history: list[Turn] | None = None) -> Conversation:
+        """The conversation a question belongs to, before it is answered.
+
+        No ``conversation_id`` starts a new conversation; an unknown or expired one starts a new
+        one too, under a new id, with a warning (nothing the reader typed is lost). ``history``
+        (e.g. the messages of an OpenAI request) is used when the server keeps none.
+        """
+        self.store  # no index, no conversation: 503 before anything is written beside it
+        if conversation_id is not None and self.conversations.exists(conversation_id):
+            return Conversation(conversation_id, self.conversations.history(conversation_id))
+        warnings = [f"conversation {conversation_id!r} is unknown or expired; this question starts a new one"] if conversation_id else []
+        return Conversation(self.conversations.new_id(), history or [], warnings)
+
+    def ask(self, question: str, conversation: Conversation, *, top_k: int | None = None, filters: Filters | None = None,
+            mode: str | None = None, on_sentence: OnSentence | None = None, as_of: datetime | None = None) -> Reply:
+        """Answer within ``conversation``: its history resolves follow-ups, and the turn is saved to it."""
+        result = self.pipeline.ask(question, top_k=top_k, filters=filters, mode=mode,
+                                   history=conversation.history, on_sentence=on_sentence, as_of=as_of)
+        answer = result.answer
+        if conversation.warnings:
+            result = dataclasses.replace(result, answer=dataclasses.replace(answer, warnings=conversation.warnings + answer.warnings))
+        cited = tuple(dict.fromkeys(c.article_id for c in answer.citations))
+        self.conversations.add_turn(conversation.id, Turn(question, result.query, answer.answer, cited))
+        return Reply(result, conversation.id)
+
+    def close(self) -> None:
+        self.conversations.close()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self._pipeline = None

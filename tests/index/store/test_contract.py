@@ -1,0 +1,94 @@
+"""The read-side store contract: what the query side may rely on, whatever the backend.
+
+Parameterised over backends; today the embedded SQLite + FAISS store. A second backend
+(PostgreSQL + pgvector) joins the ``backend`` parameter and must pass unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsdesk.index.embed import Embedder
+from newsdesk.index.entities import LABELS
+from newsdesk.index.store import ReadStore
+
+from tests.conftest import open_store
+
+ARTICLE = "002_45b39b5889d0e37c"
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request: pytest.FixtureRequest, seed_index: Path) -> Iterator[ReadStore]:
+    if request.param == "sqlite":
+        opened = open_store(seed_index)
+    yield opened
+    opened.close()
+
+
+def test_it_implements_the_protocol(store: ReadStore) -> None:
+    assert isinstance(store, ReadStore)
+
+
+def test_every_sentence_and_passage_is_its_article_text_at_its_offsets(store: ReadStore) -> None:
+    article = store.article(ARTICLE)
+    assert article is not None and article.id == ARTICLE
+    sentences = store.sentences(ARTICLE)
+    assert sentences and [s.seq for s in sentences] == list(range(len(sentences)))
+    for s in sentences:
+        assert article.raw_text[s.start:s.end] == s.text
+    rowids = store.rowids_where(stories=[ARTICLE])
+    passages = store.passages(rowids)
+    assert set(passages) == rowids
+    for rowid, p in passages.items():
+        assert p.rowid == rowid and p.article_id == ARTICLE and article.raw_text[p.start:p.end] == p.text
+        assert (p.title, p.publisher, p.published_at, p.url, p.cluster_id) == (
+            article.title, article.publisher, article.published_at, article.url, article.cluster_id)
+        assert store.passage(p.chunk_id) == p
+        vectors = store.sentence_vectors(rowid)
+        assert vectors.shape == (p.last_sentence - p.first_sentence + 1, 384) and vectors.dtype == np.float32
+
+
+def test_entities_are_exact_typed_spans_of_the_sentences_in_text_order(store: ReadStore) -> None:
+    article = store.article(ARTICLE)
+    sentences = store.sentences(ARTICLE)
+    entities = store.entities(ARTICLE)
+    assert entities and entities == sorted(entities, key=lambda e: (e.start, e.end, e.label))
+    for e in entities:
+        assert article.raw_text[e.start:e.end] == e.text and e.label in LABELS
+        assert any(s.start <= e.start < e.end <= s.end for s in sentences), e
+    assert {"PERSON", "GPE", "DATE"} <= {e.label for e in entities}
+
+
+def test_unknown_ids_are_absent_not_errors(store: ReadStore) -> None:
+    assert store.article("no-such") is None and store.sentences("no-such") == [] and store.passage("no-such") is None
+    assert store.entities("no-such") == []
+    assert store.passages([10**9]) == {} and store.passages([]) == {}
+    assert store.sentence_vectors(10**9).shape == (0, 384)
+
+
+def test_searches_return_resolvable_ranked_hits_and_respect_allowed(store: ReadStore, embedder: Embedder) -> None:
+    bm25 = store.bm25_search("Stoltenberg prepared worst", 5)
+    dense = store.dense_search(embedder.embed(["Who said NATO was prepared for the worst?"])[0], 5)
+    for hits in (bm25, dense):
+        assert hits and len(hits) <= 5 and set(store.passages(r for r, _ in hits)) == {r for r, _ in hits}
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    assert all(s > 0 for _, s in bm25)
+    allowed = store.rowids_where(stories=[ARTICLE])
+    assert {r for r, _ in store.bm25_search("Russia talks", 50, allowed)} <= allowed
+    assert {r for r, _ in store.dense_search(embedder.embed(["Russia talks"])[0], 3, allowed)} <= allowed
+    assert store.bm25_search("the of and", 5) == []  # nothing but stop words: nothing to search
+
+
+def test_filters_and_clusters(store: ReadStore) -> None:
+    article = store.article(ARTICLE)
+    assert store.cluster_members(article.cluster_id)[0] == article.cluster_id
+    everything = store.rowids_where()
+    assert store.rowids_where(published_from="2999-01-01") == set()
+    if article.publisher:
+        assert store.rowids_where(publishers=[article.publisher.upper()]) <= everything
+    counts = store.counts()
+    assert counts.chunks == len(everything) and counts.generation == store.generation >= 1

@@ -1,0 +1,137 @@
+"""The store's guarantees: index types, locking, schema checks and migrations, atomic writes, pipeline serialization."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsdesk.index.entities import Entity
+from newsdesk.index.errors import IndexIncompatible, IndexLocked, IndexNotBuilt, StoreError
+from newsdesk.index.ingest import ingest
+from newsdesk.index.pipeline import build_ingest_pipeline, load_ingest_pipeline
+from newsdesk.index.records import Draft, RawArticle, Sentence
+from newsdesk.index.store import DB_NAME, SCHEMA_VERSION, ArticleStore
+from newsdesk.index.vectors import IVFPQ_MIN_VECTORS, VectorIndex
+from tests.conftest import SEEDS, ingest_options, open_store
+
+
+def test_reader_on_missing_index_says_so(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotBuilt, match="newsdesk ingest"):
+        open_store(tmp_path / "nothing")
+
+
+def test_second_writer_is_refused(writer: ArticleStore) -> None:
+    with pytest.raises(IndexLocked):
+        open_store(writer.data_dir, writer=True)
+
+
+def test_other_embedding_model_is_refused(seed_copy: Path) -> None:
+    with pytest.raises(IndexIncompatible, match="all-MiniLM-L6-v2"):
+        ArticleStore(seed_copy, index_type="flat", model_name="some/other-model")
+
+
+def test_newer_schema_is_refused(seed_copy: Path) -> None:
+    db = sqlite3.connect(seed_copy / "newsdesk.sqlite3")
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexIncompatible, match="newer"):
+        open_store(seed_copy)
+
+
+def _as_schema_1(data_dir: Path) -> None:
+    """Turn an index back into what schema version 1 (before entities) left on disk."""
+    db = sqlite3.connect(data_dir / DB_NAME)
+    db.executescript("DROP TABLE entities; DROP TABLE entities_pending; UPDATE meta SET value='1' WHERE key='schema_version';")
+    db.close()
+
+
+def test_an_index_of_schema_1_is_migrated_and_its_articles_tagged_by_the_next_ingest(seed_copy: Path) -> None:
+    with open_store(seed_copy) as current:
+        expected = {i: current.entities(i) for i in current.article_ids()}
+    assert all(expected.values())
+    _as_schema_1(seed_copy)
+    with pytest.raises(IndexIncompatible, match="run `newsdesk ingest` to migrate"):
+        open_store(seed_copy)
+    with open_store(seed_copy, writer=True) as store:  # a writer migrates; the old articles are listed, untagged
+        assert store.db.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert sorted(store.untagged_articles(100)) == sorted(expected) and store.entities(next(iter(expected))) == []
+        assert store.integrity_problems() == []
+        generation = store.generation
+        report = ingest([SEEDS], store, ingest_options(batch_articles=2), progress=False)
+        assert sorted(report.unchanged) == sorted(expected) and report.chunks_embedded == 0 and report.entities_backfilled == 5
+        assert store.generation == generation + 3  # three committed batches of at most two articles
+        assert store.untagged_articles(100) == [] and store.integrity_problems() == []
+        assert {i: store.entities(i) for i in expected} == expected  # the same entities as if ingested today
+        again = ingest([SEEDS], store, ingest_options(), progress=False)
+        assert again.entities_backfilled == 0 and store.generation == generation + 3
+    with open_store(seed_copy) as reader:
+        assert reader.entities(next(iter(expected))) == expected[next(iter(expected))]
+
+
+def test_entities_commit_with_their_article_or_not_at_all(writer: ArticleStore) -> None:
+    raw = "Angela Merkel visited Paris on Monday."
+    article = RawArticle(id="a", raw_text=raw, source="a.txt", format="txt")
+    sentence = Sentence(0, 0, len(raw), raw)
+    broken = Entity(14, 14, "GPE", "")  # an empty span: refused by the table's CHECK
+    with pytest.raises(StoreError, match="nothing was changed"):
+        writer.write([Draft(article, sentences=(sentence,), entities=(Entity(0, 13, "PERSON", "Angela Merkel"), broken))])
+    assert writer.article("a") is None and writer.entities("a") == [] and writer.generation == 0
+
+
+@pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivfpq"])
+def test_index_types_find_the_same_nearest_passage(seed_copy: Path, embedder, index_type: str) -> None:
+    with ArticleStore(seed_copy, writer=True, index_type=index_type) as store:
+        query = embedder.embed(["Who said the alliance was prepared for the worst?"])[0]
+        hits = store.dense_search(query, 3)
+        assert store.vectors().index_type == index_type
+        exact = open_store(seed_copy).dense_search(query, 3)
+        assert hits[0][0] == exact[0][0]
+        store.save_vectors()
+        assert len(list(seed_copy.glob("vectors-*.npz"))) == 1
+
+
+def test_ivfpq_trains_once_the_archive_is_large_enough() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(IVFPQ_MIN_VECTORS + 100, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(len(vectors), dtype=np.int64) + 1
+    index = VectorIndex("ivfpq", 384)
+    index.sync(ids[:100], lambda want: (np.array(list(want), np.int64), vectors[np.array(list(want)) - 1]))
+    assert index.effective_type == "flat"
+    index.sync(ids, lambda want: (np.array(list(want), np.int64), vectors[np.array(list(want)) - 1]))
+    assert index.effective_type == "ivfpq" and index.ntotal == len(ids)
+    top = index.search(vectors[10], 5)
+    assert 11 in [i for i, _ in top]
+
+
+def test_ingest_pipeline_serializes(writer: ArticleStore) -> None:
+    pipeline = build_ingest_pipeline(writer, ingest_options())
+    text = pipeline.dumps()
+    for name in ("changes", "cleaner", "metadata", "dedupe", "chunker", "entities", "embedder", "writer"):
+        assert f"  {name}:" in text
+    assert str(writer.data_dir) in text
+    assert f"max_tokens: {ingest_options().max_tokens}" in text
+
+
+def test_ingest_pipeline_round_trips_through_yaml(writer: ArticleStore) -> None:
+    original = build_ingest_pipeline(writer, ingest_options(max_tokens=128, overlap_tokens=32))
+    text = original.dumps()
+    expected = original.to_dict()
+    restored = load_ingest_pipeline(text, writer)
+    assert restored.get_component("chunker").max_tokens == 128
+    assert restored.get_component("writer").store is writer
+    again = restored.to_dict()
+    assert again["components"] == expected["components"]
+    assert sorted(map(str, again["connections"])) == sorted(map(str, expected["connections"]))
+
+
+def test_a_saved_pipeline_needs_the_open_store(writer: ArticleStore) -> None:
+    from haystack import Pipeline
+
+    text = build_ingest_pipeline(writer, ingest_options()).dumps()
+    with pytest.raises(Exception, match="load_ingest_pipeline"):
+        Pipeline.loads(text, allowed_modules=["newsdesk.index.pipeline"])

@@ -1,0 +1,63 @@
+"""The `newsdesk` command as a user runs it: a real process, real index."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from newsdesk.index.store import ArticleStore
+from tests.conftest import open_store
+
+
+def run_cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "newsdesk.service.cli", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_search_prints_passages_with_offsets_into_the_original(seed_index: Path) -> None:
+    result = run_cli(seed_index, "search", "-k", "3", "Stoltenberg prepared for the worst")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    heads = [line for line in lines if re.match(r"^\d+\. \[", line)]
+    assert len(heads) == 3
+    first = re.match(r"^1\. \[(?P<id>[^\]]+)\] .* \| chars (?P<start>\d+)-(?P<end>\d+) \| fused [\d.]+ dense ([\d.]+|-) bm25 ([\d.]+|-)$", heads[0])
+    assert first, heads[0]
+    assert first["id"] == "002_45b39b5889d0e37c"
+    raw = open_store(seed_index).article(first["id"]).raw_text
+    passage = raw[int(first["start"]):int(first["end"])]
+    assert "prepared for the worst" in passage
+    assert " ".join(passage.split())[:100] in lines[lines.index(heads[0]) + 1]
+
+
+def test_interactive_search_reads_queries_until_empty_line(seed_index: Path) -> None:
+    result = run_cli(seed_index, "search", stdin="Geneva talks\nOHCHR civilian casualties\n\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("search> ") >= 2
+    assert "003_f9095a6aa4cb8e46" in result.stdout
+
+
+def test_search_without_index_fails_clearly(tmp_path: Path) -> None:
+    result = run_cli(tmp_path / "none", "search", "anything")
+    assert result.returncode == 2
+    assert "no index" in result.stderr and "newsdesk ingest" in result.stderr
+
+
+def test_delete_reports_unknown_ids(seed_copy: Path) -> None:
+    result = run_cli(seed_copy, "delete", "003_f9095a6aa4cb8e46", "no-such-article")
+    assert result.returncode == 1
+    assert "no article with id 'no-such-article'" in result.stderr
+    assert "deleted 1 article(s)" in result.stdout
+    store = open_store(seed_copy)
+    assert store.article("003_f9095a6aa4cb8e46") is None and store.counts().articles == 4
+
+
+def test_bad_setting_fails_before_touching_the_index(seed_copy: Path) -> None:
+    env_result = subprocess.run([sys.executable, "-m", "newsdesk.service.cli", "ingest", "seeds"],
+                                env={**os.environ, "NEWSDESK_DATA_DIR": str(seed_copy), "NEWSDESK_INDEX_TYPE": "annoy"},
+                                capture_output=True, text=True, timeout=120)
+    assert env_result.returncode == 2
+    assert "NEWSDESK_INDEX_TYPE='annoy'" in env_result.stderr
