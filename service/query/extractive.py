@@ -91,10 +91,6 @@ class Unit:
     features: np.ndarray = field(compare=False)
     score: float = 0.0
 
-    @property
-    def terms(self) -> frozenset[str]:
-        return frozenset().union(*(s.terms for s in self.sentences))
-
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a and b) and len(a & b) / len(a | b) >= 0.6
