@@ -92,11 +92,13 @@ class VectorIndex:
             self.ids = np.concatenate([self.ids, ids])
         return True
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest vectors: ``(ids, scores)``, best first (fewer when the index holds fewer)."""
         if self.ntotal == 0 or k <= 0:
-            return []
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         scores, ids = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.ntotal))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        found = ids[0] != -1
+        return ids[0][found], scores[0][found]
 
     def save(self, path: Path, generation: int) -> None:
         """Write atomically: a temp file, fsync, rename, fsync the folder."""

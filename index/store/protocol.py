@@ -7,13 +7,13 @@ The embedded SQLite + FAISS store implements it; a store on a distributed engine
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set as AbstractSet
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..entities import Entity
-from ..records import Sentence, StoredArticle, StoredPassage
+from ..records import RowIds, Sentence, StoredArticle, StoredPassage
 from .reads import IndexCounts
 
 __all__ = ["ReadStore"]
@@ -53,17 +53,20 @@ class ReadStore(Protocol):
     def cluster_members(self, cluster_id: str) -> list[str]:
         """The article ids of one near-duplicate cluster, the canonical copy first."""
 
+    def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[str]]:
+        """:meth:`cluster_members` of many clusters in one read; unknown clusters are absent."""
+
     def rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
                      published_to: str | None = None, stories: Sequence[str] | None = None,
-                     known_by: str | None = None) -> set[int]:
+                     known_by: str | None = None) -> RowIds:
         """The passages of the articles matching every given condition (undated articles: no date
         range matches them; ``known_by`` keeps them)."""
 
     def newest_published(self) -> str | None:
         """The latest publication date in the archive (ISO date), or ``None``."""
 
-    def bm25_search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    def bm25_search(self, query: str, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, score)`` by BM25, best first; scores positive."""
 
-    def dense_search(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, cosine)`` by the passage's or its best sentence's vector, best first."""

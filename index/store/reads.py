@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..entities import Entity
-from ..records import Sentence, StoredArticle, StoredPassage
+from ..records import RowIds, Sentence, StoredArticle, StoredPassage
 from .database import Database
 
 __all__ = ["ArticleReads", "IndexCounts"]
@@ -63,7 +63,18 @@ class ArticleReads:
         return [r[0] for r in self.db.query("SELECT id FROM articles ORDER BY ingested_seq")]
 
     def cluster_members(self, cluster_id: str) -> list[str]:
-        return [r[0] for r in self.db.query("SELECT id FROM articles WHERE cluster_id=? ORDER BY ingested_seq", (cluster_id,))]
+        return self.clusters([cluster_id]).get(cluster_id, [])
+
+    def clusters(self, cluster_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(dict.fromkeys(cluster_ids))
+        members: dict[str, list[str]] = {}
+        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            batch = ids[start:start + 500]
+            rows = self.db.query(f"SELECT cluster_id, id FROM articles WHERE cluster_id IN ({','.join('?' * len(batch))}) "
+                                 "ORDER BY ingested_seq", batch)
+            for cluster, article in rows:
+                members.setdefault(cluster, []).append(article)
+        return members
 
     def sentences(self, article_id: str) -> list[Sentence]:
         return [Sentence(*r) for r in self.db.query('SELECT seq, start, "end", text FROM sentences WHERE article_id=? ORDER BY seq',
@@ -103,7 +114,7 @@ class ArticleReads:
 
     def rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
                      published_to: str | None = None, stories: Sequence[str] | None = None,
-                     known_by: str | None = None) -> set[int]:
+                     known_by: str | None = None) -> RowIds:
         """Chunks of articles matching every given condition (publisher case-insensitive; dates inclusive;
         ``stories``: the near-duplicate clusters of these article ids; ``known_by``: an ISO date, the
         moment a question is asked: articles published after it did not exist yet).
@@ -129,7 +140,7 @@ class ArticleReads:
             clauses.append("(a.published_at IS NULL OR substr(a.published_at, 1, 10) <= ?)")
             params.append(known_by[:10])
         where = " AND ".join(clauses) or "1"
-        return {r[0] for r in self.db.query(f"SELECT c.rowid FROM {PASSAGE_FROM} WHERE {where}", params)}
+        return RowIds(r[0] for r in self.db.query(f"SELECT c.rowid FROM {PASSAGE_FROM} WHERE {where}", params))
 
     def newest_published(self) -> str | None:
         """The latest publication date (ISO) in the archive; ``None`` when nothing is dated."""

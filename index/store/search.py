@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 
 import numpy as np
 
@@ -20,30 +20,35 @@ class PassageSearch:
     db: Database
     vectors: Callable[[], VectorIndex]  # the store's :class:`~.vectorfiles.VectorFiles`
 
-    def dense_search(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``.
 
-        With ``allowed``, only those chunk row ids count; the search widens until it has ``k``.
+        With ``allowed``, only those chunk row ids count: the first search asks for as many more
+        vectors as the filter keeps fewer passages, and widens until it has ``k``.
         """
         vectors = self.vectors()
         wanted = 4 * k
+        if allowed is not None:
+            passages = np.count_nonzero((vectors.ids & PASSAGE_SLOT) == PASSAGE_SLOT)  # one passage vector each
+            wanted = int(wanted * min(100.0, max(1.0, passages / max(1, len(allowed)))))
         while True:
-            best: dict[int, float] = {}
-            hits = vectors.search(query_vector, wanted)
-            for vid, score in hits:
-                rowid = vid >> SLOT_BITS
-                if allowed is None or rowid in allowed:
-                    best[rowid] = max(best.get(rowid, -1.0), score)
-            if len(best) >= k or len(hits) < wanted:
-                return sorted(best.items(), key=lambda item: -item[1])[:k]
+            ids, scores = vectors.search(query_vector, wanted)
+            rowids = ids >> SLOT_BITS
+            _, first = np.unique(rowids, return_index=True)  # each passage's best vector (hits come best first)
+            first.sort()
+            best = [(rowid, score) for rowid, score in zip(rowids[first].tolist(), scores[first].tolist())
+                    if allowed is None or rowid in allowed]
+            if len(best) >= k or len(ids) < wanted:
+                return best[:k]
             wanted *= 4
 
     def dense_sentence_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, int, float]]:
         """Top sentences in context: ``(chunk rowid, sentence index within the chunk, score)``."""
-        hits = self.vectors().search(query_vector, k)
-        return [(vid >> SLOT_BITS, vid & PASSAGE_SLOT, score) for vid, score in hits if vid & PASSAGE_SLOT != PASSAGE_SLOT]
+        ids, scores = self.vectors().search(query_vector, k)
+        return [(vid >> SLOT_BITS, vid & PASSAGE_SLOT, score) for vid, score in zip(ids.tolist(), scores.tolist())
+                if vid & PASSAGE_SLOT != PASSAGE_SLOT]
 
-    def bm25_search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    def bm25_search(self, query: str, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """FTS5 BM25 over chunk text and title; scores are positive, higher is better."""
         terms = search_terms(query)
         if not terms:

@@ -14,8 +14,8 @@ from ..domain import Filters
 from ..errors import BadRequest, InvalidField, UnsupportedMediaType
 from ..query.timeframe import parse_as_of
 
-__all__ = ["ASK_FIELDS", "MAX_QUESTION_CHARS", "MAX_TOP_K", "MODES", "AskRequest", "check_mode", "json_body", "parse_ask",
-           "parse_filters", "parse_highlights", "parse_moment"]
+__all__ = ["ASK_FIELDS", "MAX_QUESTION_CHARS", "MAX_TOP_K", "MODES", "AskRequest", "ask_request", "check_mode", "json_body",
+           "parse_ask", "parse_filters", "parse_highlights", "parse_moment"]
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 20
@@ -67,6 +67,13 @@ def parse_ask(body: dict[str, Any], default_top_k: int) -> AskRequest:
     if conversation_id is not None and (not isinstance(conversation_id, str) or not re.fullmatch(r"[\w-]{1,100}", conversation_id)):
         raise InvalidField("'conversation_id' must be 1-100 letters, digits, '-' or '_'")
     return AskRequest(question.strip(), top_k, parse_filters(body.get("filters")), mode, conversation_id, parse_moment(body.get("as_of")))
+
+
+def ask_request(request: Request, settings: Settings) -> AskRequest:
+    """The question a ``POST /ask`` or ``/ask/stream`` body asks, checked against what this service offers."""
+    req = parse_ask(json_body(request), settings.top_k)
+    check_mode(req.mode, settings)
+    return req
 
 
 def parse_moment(raw: Any, where: str = "as_of") -> datetime | None:

@@ -28,11 +28,11 @@ class ClusterCollapser:
         kept = []
         for passage in passages:
             cluster = passage.stored.cluster_id
-            article = chosen.setdefault(cluster, passage.article_id)
-            if article != passage.article_id:
+            if chosen.setdefault(cluster, passage.article_id) != passage.article_id:
                 continue
-            copies = tuple(a for a in self.store.cluster_members(cluster) if a != article) if cluster else ()
-            kept.append(dataclasses.replace(passage, copies=copies))
+            kept.append(passage)
             if top_k is not None and len(kept) >= top_k:
                 break
-        return {"passages": kept}
+        members = self.store.clusters(p.stored.cluster_id for p in kept if p.stored.cluster_id)
+        return {"passages": [dataclasses.replace(p, copies=tuple(a for a in members.get(p.stored.cluster_id, []) if a != p.article_id))
+                             for p in kept]}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -31,11 +32,11 @@ from newsdesk.index.text import content_terms
 
 from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle, Passage, TimeFrame
 from .scoring import FEATURES, ScoringModel
+from .sentences import passage_sentences
 from .short_answer import expected_labels, short_answer
 
-__all__ = ["ExtractiveAnswerer", "agent_pattern", "closest_articles", "question_terms"]
+__all__ = ["ExtractiveAnswerer", "closest_articles", "question_terms", "relative_features"]
 
-SECOND_UNIT_RATIO = 0.92
 CONTEXT_WEIGHT = 0.5  # a word a follow-up inherits from the conversation counts half as much as its own
 # Nouns that name the kind of answer wanted ("in which city", "what year"): the answer
 # sentence states the city or the year, not the word itself.
@@ -44,26 +45,10 @@ _ANSWER_TYPE = re.compile(
     r"number|percentage|amount|person|people|organi[sz]ation|agency|company|group)\b", re.I)
 
 
-# "Who led the talks?" is answered by "... the talks will be led by <Name>": the agent of a
-# passive clause (a surface pattern in the sense of Ravichandran & Hovy, 2002).
-_WHO_VERB = re.compile(r"^\W*(?:(?:and|but|so|then)\s+)?who\s+(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could|"
-                       r"should|may|might|must)\b)([a-z]+)\b", re.I)
-_PARTICIPLES = {
-    "wrote": "written", "drove": "driven", "took": "taken", "gave": "given", "began": "begun", "broke": "broken", "chose": "chosen",
-    "spoke": "spoken", "stole": "stolen", "saw": "seen", "sang": "sung", "drew": "drawn", "threw": "thrown", "grew": "grown",
-    "knew": "known", "flew": "flown", "wore": "worn", "beat": "beaten", "forgot": "forgotten", "hid": "hidden", "rode": "ridden",
-    "shook": "shaken", "swam": "swum", "ran": "run", "came": "come", "became": "become", "got": "gotten", "did": "done",
-}
-
-
-def agent_pattern(question: str) -> re.Pattern[str] | None:
-    """For "who <verb>…" questions, the passive "<verb> by <Name>" that names the answer; else ``None``."""
-    match = _WHO_VERB.match(question)
-    if not match:
-        return None
-    verb = match.group(1).lower()
-    forms = {verb, _PARTICIPLES.get(verb, verb)}
-    return re.compile(rf"\b(?:{'|'.join(sorted(forms))})\s+by\s+(?:[\w.’'-]+\s+){{0,5}}?[A-Z]")
+# A sentence that asks (a quiz's question, a rhetorical one) states no answer.
+_ASKS = re.compile(r"\?[\s\"'”’)\]]*$")
+_DENSE, _COVERAGE, _DENSE_GAP, _COVERAGE_GAP, _AGE, _PRESENT_AGE, _UNDATED = (
+    FEATURES.index(f) for f in ("dense", "coverage", "dense_gap", "coverage_gap", "age", "present_age", "undated"))
 
 
 def question_terms(question: str) -> list[str]:
@@ -109,12 +94,13 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
 
     @component.output_types(answer=Answer)
-    def run(self, question: str, passages: list[Passage], query_embedding: list[float], context: str = "",
+    def run(self, question: str, passages: list[Passage], query_embedding: np.ndarray, context: str = "",
             as_of: datetime | None = None, timeframe: TimeFrame | None = None) -> dict[str, Any]:
         """``context``: earlier words of the conversation a follow-up leans on (counted at half weight);
         ``as_of``: when it is asked (articles' age); ``timeframe``: whether it is about the present."""
-        units = self.candidates(question, passages, np.asarray(query_embedding, dtype=np.float32), context,
-                                as_of.date() if as_of else None, bool(timeframe and timeframe.present))
+        units = [u for u in self.candidates(question, passages, np.asarray(query_embedding, dtype=np.float32), context,
+                                            as_of.date() if as_of else None, bool(timeframe and timeframe.present))
+                 if len(u.sentences) <= self.max_sentences]
         closest = closest_articles(passages)
         if not units or units[0].score < self.abstain_below:
             best = units[0].score if units else 0.0
@@ -122,7 +108,7 @@ class ExtractiveAnswerer:
         chosen = [units[0]]
         used = {c.key for c in units[0].sentences}
         for unit in units[1:]:
-            if unit.score < SECOND_UNIT_RATIO * chosen[0].score or sum(len(u.sentences) for u in chosen) >= self.max_sentences:
+            if unit.score < self.model.second_unit_ratio * chosen[0].score or sum(len(u.sentences) for u in chosen) >= self.max_sentences:
                 break
             keys = {c.key for c in unit.sentences}
             if keys & used or len(unit.sentences) + sum(len(u.sentences) for u in chosen) > self.max_sentences:
@@ -151,9 +137,8 @@ class ExtractiveAnswerer:
             article = stored.article_id
             if article not in sentences_of:
                 sentences_of[article] = self.store.sentences(article)
-            vectors = self.store.sentence_vectors(stored.rowid)
-            for j, sentence in enumerate(sentences_of[article][stored.first_sentence:stored.last_sentence + 1]):
-                dense = float(vectors[j] @ query) if j < len(vectors) else 0.0
+            for sentence, vector in passage_sentences(self.store, stored, sentences_of[article]):
+                dense = float(vector @ query)
                 key = (article, sentence.seq)
                 if key in raw and raw[key].dense >= dense:
                     continue
@@ -168,8 +153,7 @@ class ExtractiveAnswerer:
         rank = {p.chunk_id: i for i, p in enumerate(passages, start=1)}
         labels = expected_labels(question)
         question_words = set(content_terms(question))
-        typed = self._typed_spans(raw.values(), labels, question_words) if labels else set()
-        agent = agent_pattern(question)
+        typed, named = self._entity_spans(raw.values(), labels, question_words)
 
         def features(unit: tuple[Candidate, ...]) -> list[float]:
             first = unit[0]
@@ -178,32 +162,67 @@ class ExtractiveAnswerer:
             age = _age_days(stored.published_at, today)
             return [max(c.dense for c in unit), sum(w for t, w in idf.items() if t in terms) / total, first.passage.score,
                     1.0 / rank.get(first.passage.chunk_id, len(passages) + 1), float(bool(labels)),
-                    float(any(c.key in typed for c in unit)), float(bool(agent and any(agent.search(c.sentence.text) for c in unit))),
+                    float(any(c.key in typed for c in unit)),
                     math.log1p(age) if age is not None else 0.0, math.log1p(age) if age is not None and present else 0.0,
                     float(stored.published_at is None), math.log1p(first.sentence.seq), float(len(unit) == 2),
-                    math.log(1 + sum(len(c.sentence.text) for c in unit))]
+                    math.log(1 + sum(len(c.sentence.text) for c in unit)),
+                    0.0, 0.0,  # dense_gap, coverage_gap: filled in below, once every unit is known
+                    float(any(_ASKS.search(c.sentence.text) for c in unit)),
+                    len(terms - question_words) / len(terms) if terms else 0.0,
+                    float(any(c.key in named for c in unit))]
 
         # Two adjacent sentences answer together when the second completes the first
         # ("... Kuleba hailed the talks." + "..., Kuleba told reporters in Copenhagen.").
         groups = [(c,) for c in raw.values()]
         groups += [(first, raw[(article, seq + 1)]) for (article, seq), first in raw.items() if (article, seq + 1) in raw]
-        matrix = np.array([features(g) for g in groups], dtype=np.float64).reshape(len(groups), len(FEATURES))
+        matrix = relative_features(np.array([features(g) for g in groups], dtype=np.float64).reshape(len(groups), len(FEATURES)))
         scores = self.model.score(matrix)
         units = [Unit(g, row, float(score)) for g, row, score in zip(groups, matrix, scores)]
         return sorted(units, key=lambda u: -u.score)
 
-    def _typed_spans(self, candidates: Any, labels: tuple[str, ...], asked: set[str]) -> set[tuple[str, int]]:
-        """The candidates holding an entity of an expected type that the question does not already name."""
+    def _entity_spans(self, candidates: Any, labels: tuple[str, ...],
+                      asked: set[str]) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+        """The candidates holding an entity the question does not already name: of an expected type
+        (``labels``), and of any type."""
         typed: set[tuple[str, int]] = set()
+        named: set[tuple[str, int]] = set()
         by_article: dict[str, list[Candidate]] = {}
         for c in candidates:
             by_article.setdefault(c.passage.article_id, []).append(c)
+        new: dict[str, bool] = {}  # entity text -> whether it says something the question does not
         for article, group in by_article.items():
-            entities = [e for e in self.store.entities(article) if e.label in labels and not set(content_terms(e.text)) <= asked]
+            entities = self.store.entities(article)  # by start
+            starts = [e.start for e in entities]
             for c in group:
-                if any(c.sentence.start <= e.start and e.end <= c.sentence.end for e in entities):
+                inside = [e for e in entities[bisect_left(starts, c.sentence.start):bisect_left(starts, c.sentence.end)]
+                          if e.end <= c.sentence.end]
+                for e in inside:
+                    if e.text not in new:
+                        new[e.text] = not set(content_terms(e.text)) <= asked
+                inside = [e for e in inside if new[e.text]]
+                if inside:
+                    named.add(c.key)
+                if any(e.label in labels for e in inside):
                     typed.add(c.key)
-        return typed
+        return typed, named
+
+
+def relative_features(matrix: np.ndarray) -> np.ndarray:
+    """Fill in the features that compare one question's candidates with each other (in place; idempotent).
+
+    ``dense_gap`` and ``coverage_gap``: how far a candidate is behind this question's best. ``age``
+    and ``present_age``: how much older a dated candidate's article is than the freshest dated one,
+    not how old it is: an archive asked about years later is not less likely to answer, and a
+    threshold on an absolute age would abstain on every old archive."""
+    if not len(matrix):
+        return matrix
+    for gap, column in ((_DENSE_GAP, _DENSE), (_COVERAGE_GAP, _COVERAGE)):
+        matrix[:, gap] = matrix[:, column] - matrix[:, column].max()
+    dated = matrix[:, _UNDATED] == 0
+    if dated.any():
+        for column in (_AGE, _PRESENT_AGE):
+            matrix[dated, column] -= matrix[dated, column].min()
+    return matrix
 
 
 def _age_days(published_at: str | None, today: date | None) -> float | None:

@@ -21,7 +21,8 @@ class HybridFusion:
     """Fuses the BM25 and dense lists into one ranking.
 
     ``rrf``: sum of 1 / (60 + rank). ``convex``: 0.4 x BM25 + 0.6 x dense, each min-max
-    scaled over its own list (a passage missing from a list scores 0 there).
+    scaled over its own list (a passage missing from a list scores 0 there; a list whose
+    scores are all equal, a single hit say, scores 1).
     """
 
     def __init__(self, mode: str) -> None:
@@ -46,8 +47,8 @@ class HybridFusion:
                 if not passages:
                     continue
                 values = [p.score for p in passages]
-                low, span = min(values), (max(values) - min(values)) or 1.0
-                for passage in passages:
-                    scores[passage.chunk_id] += weight * (passage.score - low) / span
+                low, span = min(values), max(values) - min(values)
+                for passage in passages:  # a list of equals (one hit, say) holds only its best: 1
+                    scores[passage.chunk_id] += weight * ((passage.score - low) / span if span else 1.0)
         ranked = sorted(merged, key=lambda i: -scores[i])
         return {"passages": [dataclasses.replace(merged[i], score=scores[i]) for i in ranked]}

@@ -34,6 +34,7 @@ from newsdesk.prompts import load_prompt
 from ..config import LLMSettings
 from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, Passage
 from ..errors import LLMUnavailable
+from .sentences import passage_sentences
 
 __all__ = ["NOT_IN_ARCHIVE", "GeneratedAnswerVerifier", "LLMAnswerer", "OnSentence", "SentenceStream", "chat_generator",
            "generated_sentences", "support", "verify_generated"]
@@ -80,9 +81,7 @@ class GeneratedAnswerVerifier:
         terms = set(content_terms(claim))
         best: tuple[float, Passage, Sentence] | None = None
         for n in in_range:
-            stored = passages[n - 1].stored
-            source = self.store.sentences(stored.article_id)[stored.first_sentence:stored.last_sentence + 1]
-            for sentence, source_vector in zip(source, self.store.sentence_vectors(stored.rowid)):
+            for sentence, source_vector in passage_sentences(self.store, passages[n - 1].stored):
                 score = support(terms, vector, frozenset(content_terms(sentence.text)), source_vector)
                 if best is None or score > best[0]:
                     best = (score, passages[n - 1], sentence)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 from haystack import Pipeline
 
 from newsdesk.index.embed import Embedder
@@ -62,7 +63,7 @@ def add_retrieval(pipeline: Pipeline, store: ReadStore, embedder: Embedder, cand
 @dataclass(frozen=True)
 class Retrieved:
     passages: list[Passage]
-    query_embedding: list[float]
+    query_embedding: np.ndarray
 
 
 def retrieve(pipeline: Pipeline, query: str, top_k: int, filters: Filters | None = None) -> Retrieved:

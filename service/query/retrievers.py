@@ -1,16 +1,19 @@
 """The two retrievers: BM25 (SQLite FTS5) and dense (FAISS), each returning typed passages.
 
-The dense retriever also returns the query embedding, so the answerer never embeds the
-question twice.
+The dense retriever also returns the query embedding (a ``float32`` array, which Haystack's
+copy of each component input duplicates in one step, not float by float), so the answerer
+never embeds the question twice.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from haystack import component
 
 from newsdesk.index.embed import Embedder
+from newsdesk.index.records import RowIds
 from newsdesk.index.store import ReadStore
 
 from ..domain import Passage
@@ -34,7 +37,7 @@ class BM25Retriever:
         self.top_k = top_k
 
     @component.output_types(passages=list[Passage])
-    def run(self, query: str, allowed: set[int] | None = None) -> dict[str, Any]:
+    def run(self, query: str, allowed: RowIds | None = None) -> dict[str, Any]:
         hits = self.store.bm25_search(query, self.top_k, allowed)
         return {"passages": passages_of_hits(self.store, hits, "bm25")}
 
@@ -51,8 +54,8 @@ class DenseRetriever:
     def warm_up(self) -> None:
         self.embedder.warm_up()
 
-    @component.output_types(passages=list[Passage], query_embedding=list[float])
-    def run(self, query: str, allowed: set[int] | None = None) -> dict[str, Any]:
+    @component.output_types(passages=list[Passage], query_embedding=np.ndarray)
+    def run(self, query: str, allowed: RowIds | None = None) -> dict[str, Any]:
         vector = self.embedder.embed([query])[0]
         hits = self.store.dense_search(vector, self.top_k, allowed)
-        return {"passages": passages_of_hits(self.store, hits, "dense"), "query_embedding": vector.tolist()}
+        return {"passages": passages_of_hits(self.store, hits, "dense"), "query_embedding": vector}

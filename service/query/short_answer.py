@@ -11,8 +11,10 @@ so this is a lookup and three general rules, never tuned to a particular questio
    "what did X say"), gets no short answer.
 2. **Candidates**: the entities of an expected type inside the cited sentences, except those
    whose every content word is in the question (the question's own subject is not its answer).
-3. **Rank**: the earliest cited sentence with a candidate (the answerer cites its best
-   evidence first); in it, the more typical type (a *who* question wants a PERSON before an
+3. **Rank**: the cited sentence with a candidate that shares the most content words with the
+   question (an answer cited as two sentences often states the fact in one and the setting in
+   the other), the earlier one on a tie (the answerer cites its best evidence first); in it,
+   the more typical type (a *who* question wants a PERSON before an
    ORG or NORP), then the fewest words between the entity and a content word of the question,
    then the earlier entity. Features a fitted ranker could add: a learned prior of each type
    per form, the words between entity and question words (a preposition such as "in" for
@@ -152,7 +154,8 @@ def short_answer(question: str, citations: Sequence[Citation],
         return None
     asked = set(content_terms(question))
     stored: dict[str, Sequence[Entity]] = {}
-    for citation in citations:  # a later sentence never outranks an earlier one
+    found: list[tuple[tuple[int, int], Entity, Citation]] = []
+    for citation in citations:
         if citation.article_id not in stored:
             stored[citation.article_id] = entities_of(citation.article_id)
         candidates = [e for e in stored[citation.article_id] if e.label in labels
@@ -161,8 +164,12 @@ def short_answer(question: str, citations: Sequence[Citation],
             words = [(m.start() + citation.start, m.end() + citation.start, set(content_terms(m.group())))
                      for m in _WORD.finditer(citation.quote)]
             best = min(candidates, key=lambda e: (labels.index(e.label), _distance(words, e, asked), e.start))
-            return _answer(best, citation)
-    return None
+            shared = len(asked & set(content_terms(citation.quote)))
+            found.append(((-shared, citation.n), best, citation))  # the sentence sharing most with the question, then the first
+    if not found:
+        return None
+    _, best, citation = min(found, key=lambda item: item[0])
+    return _answer(best, citation)
 
 
 def _distance(words: list[tuple[int, int, set[str]]], entity: Entity, asked: set[str]) -> int:

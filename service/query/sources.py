@@ -24,6 +24,7 @@ from newsdesk.index.records import Sentence
 from newsdesk.index.store import ReadStore
 
 from ..domain import Answer, Citation, Passage, Source
+from .sentences import passage_sentences
 from .verify import verified_sources
 
 __all__ = ["MAX_SOURCES", "MIN_SOURCES", "WEAK_SHARE", "SourceLister"]
@@ -41,7 +42,7 @@ class SourceLister:
         self.store = store
 
     @component.output_types(answer=Answer)
-    def run(self, answer: Answer, passages: list[Passage], query_embedding: list[float]) -> dict[str, Any]:
+    def run(self, answer: Answer, passages: list[Passage], query_embedding: np.ndarray) -> dict[str, Any]:
         """:returns: ``answer`` with its ``sources``, those whose quote is not the stored original removed with a warning."""
         stories: dict[str, list[Passage]] = {}  # cluster -> the retrieved passages of its best-ranked article, best first
         for passage in passages:
@@ -73,6 +74,5 @@ class SourceLister:
             if quoted is not None:
                 return quoted
         scored = [(float(vector @ query), sentence) for passage in story
-                  for sentence, vector in zip(sentences[passage.stored.first_sentence:passage.stored.last_sentence + 1],
-                                              self.store.sentence_vectors(passage.stored.rowid))]
+                  for sentence, vector in passage_sentences(self.store, passage.stored, sentences)]
         return max(scored, key=lambda pair: pair[0], default=(0.0, None))[1]

@@ -105,7 +105,7 @@ def test_ivfpq_trains_once_the_archive_is_large_enough() -> None:
     index.sync(ids, lambda want: (np.array(list(want), np.int64), vectors[np.array(list(want)) - 1]))
     assert index.effective_type == "ivfpq" and index.ntotal == len(ids)
     top = index.search(vectors[10], 5)
-    assert 11 in [i for i, _ in top]
+    assert 11 in top[0].tolist()
 
 
 def test_ingest_pipeline_serializes(writer: ArticleStore) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from newsdesk.service.query import QueryPipeline, retrieve
-from newsdesk.service.query.extractive import ExtractiveAnswerer, agent_pattern, closest_articles, question_terms
+from newsdesk.service.query.extractive import ExtractiveAnswerer, closest_articles, question_terms
 from newsdesk.service.query.scoring import default_model
 
 from tests.conftest import DEFAULTS
@@ -53,9 +53,3 @@ def test_never_more_than_max_sentences(seed_pipeline: QueryPipeline) -> None:
 def test_question_terms_drop_the_word_that_names_the_answer_type() -> None:
     assert "city" not in question_terms("In which city were the talks held?")
     assert "talk" in question_terms("In which city were the talks held?")
-
-
-def test_agent_pattern_finds_the_passive_agent() -> None:
-    pattern = agent_pattern("Who led the talks?")
-    assert pattern and pattern.search("The talks were led by Wendy Sherman.")
-    assert agent_pattern("Who is the spokesman?") is None

@@ -22,6 +22,12 @@ def test_convex_fusion_min_max_scales_each_list() -> None:
     assert [p.chunk_id for p in fused] == sorted(scores, key=lambda k: -scores[k])
 
 
+def test_a_single_hit_is_the_best_of_its_list() -> None:
+    # One passage found (a one-article archive, a rare word): it is its list's best, not its worst.
+    (only,) = HybridFusion("convex").run([hit("a", 3.0, "bm25", 1)], [hit("a", 0.7, "dense", 1)])["passages"]
+    assert only.score == pytest.approx(1.0)
+
+
 def test_a_passage_found_by_both_keeps_both_scores_and_ranks() -> None:
     fused = HybridFusion("convex").run([hit("a", 3.0, "bm25", 1)], [hit("a", 0.7, "dense", 4)])["passages"]
     (a,) = fused

@@ -127,9 +127,10 @@ def test_slow_llm_times_out_into_the_extractive_answer(seed_store: ArticleStore,
     try:
         pipeline = _pipeline(seed_store, embedder, f"http://127.0.0.1:{stalled.port}/v1", timeout=2)
         started = time.monotonic()
-        answer = pipeline.ask(SEED_QUESTIONS[11], mode="llm").answer
+        answer = pipeline.ask(SEED_QUESTIONS[0], mode="llm").answer
         assert time.monotonic() - started < 30
-        assert answer.mode == "extractive" and "16,150" in answer.answer
+        extractive = pipeline.ask(SEED_QUESTIONS[0], mode="extractive").answer
+        assert answer.mode == "extractive" and not answer.abstained and answer.answer == extractive.answer
         assert any("LLM unavailable" in w for w in answer.warnings)
     finally:
         stalled.close()
