@@ -15,7 +15,8 @@ torch threads split between workers):
   joined by reciprocal rank fusion over the same chunks, retrieval only;
 * with ``--previous REV``, ``previous``: ``newsdesk serve`` as committed at git revision
   ``REV`` (its ``index/``, ``service/``, ``prompts/`` exported with ``git archive``), over
-  a copy of the same index, so a change is measured side by side with the release before.
+  its own index of the seeds (or a copy of ``--data``), so a change is measured side by side
+  with the release before.
 
 With ``--data``, a copy of an existing index is served instead of the seeds, with
 ``--questions`` (JSON Lines: ``question`` and its ``as_of`` or ``question_date``): the
@@ -235,11 +236,15 @@ def main() -> None:
                                           env={**env, "NEWSDESK_PORT": str(ports["newsdesk"]), "NEWSDESK_HOST": "127.0.0.1"},
                                           stdout=subprocess.DEVNULL, stderr=log))
             if args.previous:
-                shutil.copytree(data, Path(work) / "data-previous")
+                previous = {**env, "PYTHONPATH": str(previous_release(args.previous, Path(work))),
+                            "NEWSDESK_DATA_DIR": str(Path(work) / "data-previous")}
+                if args.data:  # the previous release must read this index's schema
+                    shutil.copytree(data, Path(work) / "data-previous")
+                else:  # its own index of the seeds, in the schema it knows
+                    subprocess.run([sys.executable, "-m", "newsdesk.service.cli", "ingest", "-q", str(ROOT / "seeds")], cwd=work,
+                                   env=previous, capture_output=True, text=True, check=True)
                 procs.append(subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve"], cwd=work,
-                                              env={**env, "PYTHONPATH": str(previous_release(args.previous, Path(work))),
-                                                   "NEWSDESK_DATA_DIR": str(Path(work) / "data-previous"),
-                                                   "NEWSDESK_PORT": str(ports["previous"]), "NEWSDESK_HOST": "127.0.0.1"},
+                                              env={**previous, "NEWSDESK_PORT": str(ports["previous"]), "NEWSDESK_HOST": "127.0.0.1"},
                                               stdout=subprocess.DEVNULL, stderr=log))
             if "haystack" in ports:
                 procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "haystack_baseline.py"), "--data", str(data),

@@ -66,10 +66,11 @@ MODEL_FILE = ROOT / "service" / "query" / "scorer.json"
 THRESHOLDS = tuple(np.round(np.arange(0.02, 0.81, 0.01), 3))
 RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # a second unit when it scores at least this share of the first
 # The abstention threshold: the highest at which the held-out questions of CALIBRATE_ON are still answered
-# ANSWER_AT_LEAST (issue 11's operating point: abstain as often as possible while answering 90%). XQuAD, because
-# its questions are answerable by construction; a RealTime QA question is "answerable" only in name when no
-# retrieved sentence holds its answer (the candidates' ceiling is printed beside it).
-CALIBRATE_ON, ANSWER_AT_LEAST = "xquad", 0.90
+# ANSWER_AT_LEAST: abstain as often as possible without answering fewer questions than the release before (its
+# hand-set score answered 95.9% of XQuAD), so that XQuAD's answer recall is kept. XQuAD, because its questions
+# are answerable by construction; a RealTime QA question is "answerable" only in name when no retrieved
+# sentence holds its answer (the candidates' ceiling is printed beside it).
+CALIBRATE_ON, ANSWER_AT_LEAST = "xquad", 0.95
 
 
 @dataclass

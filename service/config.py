@@ -53,7 +53,7 @@ class Settings:
     fusion: str = _setting("convex", "How BM25 and dense rankings are fused: `convex` (0.4 BM25 + 0.6 dense, min-max scaled; measured best, see docs/benchmarks.md) or `rrf` (reciprocal rank).", ("rrf", "convex"))
     retrieval_candidates: int = _setting(50, "Passages each retriever returns before fusion.", minimum=1)
     top_k: int = _setting(5, "Passages an answer is drawn from (the `top_k` of /ask).", minimum=1)
-    abstain_below: float = _setting(0.22, "Probability (the fitted answer scorer's) under which the extractive answerer abstains; the default is the threshold `bench/fit_scorer.py` set on held-out folds (see docs/benchmarks.md).", minimum=0.0)
+    abstain_below: float = _setting(0.14, "Probability (the fitted answer scorer's) under which the extractive answerer abstains; the default is the threshold `bench/fit_scorer.py` set on held-out folds (see docs/benchmarks.md).", minimum=0.0)
     llm_base_url: str = _setting("", "OpenAI-compatible server for LLM mode (e.g. http://127.0.0.1:8011/v1); empty: extractive only.")
     llm_model: str = _setting("", "Model name sent to the LLM server.")
     llm_api_key: str = _setting("", "API key for the LLM server (never logged); empty for local servers.")
