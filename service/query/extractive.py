@@ -33,7 +33,7 @@ from newsdesk.index.text import content_terms
 from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle, Passage, TimeFrame
 from .scoring import FEATURES, ScoringModel
 from .sentences import passage_sentences
-from .short_answer import expected_labels, short_answer
+from .short_answer import adds_to, expected_labels, short_answer
 
 __all__ = ["ExtractiveAnswerer", "closest_articles", "question_terms", "relative_features"]
 
@@ -198,7 +198,7 @@ class ExtractiveAnswerer:
                           if e.end <= c.sentence.end]
                 for e in inside:
                     if e.text not in new:
-                        new[e.text] = not set(content_terms(e.text)) <= asked
+                        new[e.text] = adds_to(e.text, asked)
                 inside = [e for e in inside if new[e.text]]
                 if inside:
                     named.add(c.key)

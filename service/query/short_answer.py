@@ -35,7 +35,7 @@ from newsdesk.index.text import content_terms
 
 from ..domain import Citation, ShortAnswer
 
-__all__ = ["FORMS", "HEAD_NOUNS", "UNITS", "expected_labels", "short_answer"]
+__all__ = ["FORMS", "HEAD_NOUNS", "UNITS", "adds_to", "expected_labels", "short_answer"]
 
 PERSONS = ("PERSON", "ORG", "NORP")  # "who" is a person, or an organisation or group acting as one
 PLACES = ("GPE", "LOC", "FAC")
@@ -159,7 +159,7 @@ def short_answer(question: str, citations: Sequence[Citation],
         if citation.article_id not in stored:
             stored[citation.article_id] = entities_of(citation.article_id)
         candidates = [e for e in stored[citation.article_id] if e.label in labels
-                      and citation.start <= e.start < e.end <= citation.end and not set(content_terms(e.text)) <= asked]
+                      and citation.start <= e.start < e.end <= citation.end and adds_to(e.text, asked)]
         if candidates:
             words = [(m.start() + citation.start, m.end() + citation.start, set(content_terms(m.group())))
                      for m in _WORD.finditer(citation.quote)]
@@ -170,6 +170,11 @@ def short_answer(question: str, citations: Sequence[Citation],
         return None
     _, best, citation = min(found, key=lambda item: item[0])
     return _answer(best, citation)
+
+
+def adds_to(entity_text: str, asked: set[str]) -> bool:
+    """Whether an entity says something the question (its content words ``asked``) does not already name."""
+    return not set(content_terms(entity_text)) <= asked
 
 
 def _distance(words: list[tuple[int, int, set[str]]], entity: Entity, asked: set[str]) -> int:
