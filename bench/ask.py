@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import ROOT, append_result, machine, write_section  # noqa: E402
+from report import ROOT, append_result, machine, previous_release, write_section  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev_qa.jsonl"
 RESULTS = ROOT / "bench" / "results" / "ask.json"
@@ -147,21 +147,6 @@ def _chunks(data: Path) -> int:
     """Passages in the index at ``data``."""
     with sqlite3.connect(f"file:{data / 'newsdesk.sqlite3'}?mode=ro", uri=True) as db:
         return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-
-
-def previous_release(rev: str, work: Path) -> Path:
-    """A folder to put on ``PYTHONPATH`` so that ``newsdesk`` is the code committed at ``rev``."""
-    tree = work / "previous"
-    tree.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "index", "service", "prompts"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    package = work / "previous-path" / "newsdesk"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text('"""The previous release, for side-by-side benchmarks."""\n')
-    for part in ("index", "service", "prompts"):
-        (package / part).symlink_to(tree / part)
-    return package.parent
 
 
 LABELS = {"newsdesk": "Newsdesk `/ask`, extractive (retrieve + answer + verify)",

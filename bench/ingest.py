@@ -1,6 +1,7 @@
 """Ingest throughput: how close the whole pipeline comes to the speed of the model alone.
 
     .venv/bin/python bench/ingest.py            # or: make bench
+    .venv/bin/python bench/ingest.py --previous REV   # also the code at REV, interleaved: a throughput ratio
 
 Corpus: the five seeds plus XQuAD English (/work/shared/eval/xquad/xquad.en.json, one
 article per paragraph, titled by its Wikipedia article) written to a temporary JSON Lines
@@ -48,7 +49,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import DOC, append_result, machine, write_section  # noqa: E402
+from report import DOC, append_result, machine, previous_release, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -129,7 +130,9 @@ def _run_ingest(data_dir: str, paths: list[str], profile_to: str | None = None) 
     if profiler:
         profiler.enable()
     commits: list[list[str]] = []
-    report = ingest(paths, store, s.ingest_options(), progress=False, on_commit=lambda ids, _: commits.append(list(ids)))
+    # on_commit gets a BatchCommitted (releases before fad5b18's successor: ids and generation).
+    report = ingest(paths, store, s.ingest_options(), progress=False,
+                    on_commit=lambda batch, *_: commits.append(list(getattr(batch, "ids", batch))))
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile_to)
@@ -204,8 +207,10 @@ def child_main(kind: str, args: list[str]) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def measure(kind: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, *map(str, args)], capture_output=True, text=True)
+def measure(kind: str, *args: str, pythonpath: str | None = None) -> dict:
+    """One measurement in a fresh subprocess; ``pythonpath`` puts another release's code first."""
+    env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, *map(str, args)], capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"measurement {kind} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -334,6 +339,11 @@ def write_doc(result: dict) -> None:
         ("**ratio (a)/(b)**, wall time (target ≥ 0.9)", f"**{result['ratio']:.2f}**"),
         ("ratio (a)/(b), CPU time", f"{result['ratio_cpu']:.2f}"),
     ]
+    if result.get("previous"):
+        prev = result["previous"]
+        rows.append((f"(a) the previous release ({result['previous_rev']}), same corpus, interleaved",
+                     f"{result['previous_chunks_per_s']:.1f} chunks/s ({prev['seconds']:.1f} s best of "
+                     f"{walls(result['previous_runs'])} s); **this release / previous = {result['ratio_to_previous']:.2f}**"))
     rows.append(("(b) batches", f"{b['forward_passes']} forward passes of ≤ {b['embed_batch_size']}; {b['tokens']:,} word pieces, "
                                 f"{b['tokens_with_padding']:,} with padding"))
     if g:
@@ -386,6 +396,7 @@ def main() -> None:
     parser.add_argument("--no-attribution", action="store_true", help="skip the per-batch (b') and (b'') encodes")
     parser.add_argument("--no-write", action="store_true", help="print only; do not touch bench/results or docs")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--previous", metavar="REV", help="also ingest with the code at this git revision, interleaved")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
@@ -399,7 +410,13 @@ def main() -> None:
         inputs = work / "inputs.json"
         ingest_runs: list[dict] = []
         encode_runs: list[dict] = []
+        previous_runs: list[dict] = []
+        previous_path = str(previous_release(args.previous, work)) if args.previous else None
         for i in range(args.repeat):
+            if previous_path:
+                previous_runs.append(measure("ingest", work / f"data-previous-{i}", *paths, pythonpath=previous_path))
+                previous_runs[-1].pop("commits")
+                print(f"(a, previous release) ingest #{i + 1}: {previous_runs[-1]}", flush=True)
             run = measure("ingest", work / f"data-{i}", *paths)
             commits = run.pop("commits")  # article ids per commit: for grouping (b'), too long to keep
             run["n_commits"] = len(commits)
@@ -435,6 +452,13 @@ def main() -> None:
             "ratio_cpu": min(r["cpu_seconds"] for r in encode_runs) / min(r["cpu_seconds"] for r in ingest_runs),
             "notes": [],
         }
+        if previous_runs:
+            previous = _best(previous_runs, threads)
+            result.update(previous=previous, previous_runs=previous_runs, previous_rev=args.previous,
+                          previous_chunks_per_s=previous["embedded"] / previous["seconds"],
+                          ratio_to_previous=ingest_rate / (previous["embedded"] / previous["seconds"]))
+            print(f"previous release {args.previous}: {result['previous_chunks_per_s']:.1f} chunks/s; "
+                  f"this release / previous = {result['ratio_to_previous']:.2f}", flush=True)
         for name, runs in (("ingest", ingest_runs), ("encode", encode_runs)):
             if not any(_clean(r, threads) for r in runs):
                 result["notes"].append(f"no {name} run had the machine to itself: its figure is inflated by other work")

@@ -48,3 +48,18 @@ def write_section(name: str, lines: list[str]) -> None:
         text = ("# Benchmarks\n\nFigures measured on this project's development machine; each section says how to "
                 "reproduce it. Benchmarks never run as part of the tests.\n\n" + section)
     DOC.write_text(text, encoding="utf-8")
+
+
+def previous_release(rev: str, work: Path) -> Path:
+    """A folder to put on ``PYTHONPATH`` so that ``newsdesk`` is the code committed at ``rev``."""
+    tree = work / "previous"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "index", "service", "prompts"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    package = work / "previous-path" / "newsdesk"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""The previous release, for side-by-side benchmarks."""\n')
+    for part in ("index", "service", "prompts"):
+        (package / part).symlink_to(tree / part)
+    return package.parent

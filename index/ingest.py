@@ -9,11 +9,34 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from .fetch import FetchOptions
 from .options import IngestOptions
 from .pipeline import EntityRecognizer, build_ingest_pipeline
-from .records import RawArticle, Skipped
-from .sources import read_sources
+from .records import FieldWarning, RawArticle, Skipped
+from .sources import count_inputs, read_sources
 from .store import ArticleStore
+
+
+@dataclass(frozen=True)
+class BatchCommitted:
+    """One committed batch, for progress reports: its article ids and the run's totals so far."""
+
+    ids: list[str]
+    generation: int
+    inputs_done: int  # articles read and inputs skipped so far
+    inputs_total: int | None  # None when unknown (web sources)
+    chunks_embedded: int
+    seconds: float
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.inputs_total or not self.inputs_done:
+            return None
+        return max(0.0, self.seconds * (self.inputs_total - self.inputs_done) / self.inputs_done)
 
 
 @dataclass
@@ -22,6 +45,7 @@ class IngestReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[FieldWarning] = field(default_factory=list)  # indexed, less a field (e.g. a date that did not parse)
     chunks_embedded: int = 0
     chunks_reused: int = 0
     entities_backfilled: int = 0  # articles of a schema-1 index tagged by this run (see backfill_entities)
@@ -35,16 +59,17 @@ def ingest(
     options: IngestOptions,
     *,
     progress: bool = True,
-    on_commit: Callable[[list[str], int], None] | None = None,
+    on_commit: Callable[[BatchCommitted], None] | None = None,
+    fetch: FetchOptions | None = None,
 ) -> IngestReport:
     """Index every article under ``paths``; bad inputs are reported in ``skipped``, never raised.
 
     Articles are committed in batches, each atomic: a batch closes at ``options.batch_articles``
     articles or ``options.batch_chars`` characters of text, whichever comes first, so the model
     always sees a few hundred chunks at once however long the articles are (fewer, fuller
-    forward passes). ``on_commit(ids, generation)`` is
-    called after each commit. The FAISS file is saved once at the end (and repaired from
-    SQLite on the next open if the process dies first).
+    forward passes). ``on_commit`` is called after each commit; ``progress`` shows a bar
+    (articles, chunks/s, ETA) on stderr. ``fetch`` governs URLs among ``paths``. The FAISS
+    file is saved once at the end (and repaired from SQLite on the next open if the process dies first).
     """
     started = time.perf_counter()
     pipeline = build_ingest_pipeline(store, options)
@@ -53,10 +78,13 @@ def ingest(
     seen: dict[str, str] = {}
     batch: list[RawArticle] = []
     batch_size = 0
-    bar = tqdm(unit=" articles", desc="ingest", disable=not progress, dynamic_ncols=True)
+    paths = list(paths)
+    total = count_inputs(paths) if progress or on_commit else None
+    done = 0  # inputs read or skipped (the bar counts them too, but only when it is shown)
+    bar = tqdm(total=total, unit=" articles", desc="ingest", disable=not progress, dynamic_ncols=True)
 
     def flush() -> None:
-        nonlocal batch_size
+        nonlocal batch_size, done
         if not batch:
             return
         result = pipeline.run({"changes": {"articles": list(batch)}},
@@ -70,23 +98,29 @@ def ingest(
         report.chunks_embedded += result["embedder"]["embedded"]
         report.chunks_reused += result["embedder"]["reused"]
         report.generation = result["writer"]["generation"]
-        if on_commit and written:
-            on_commit(written, report.generation)
         bar.update(len(batch))
+        done += len(batch)
+        elapsed = time.perf_counter() - started
+        bar.set_postfix_str(f"{report.chunks_embedded / elapsed:.1f} chunks/s", refresh=False)
+        if on_commit and written:
+            on_commit(BatchCommitted(written, report.generation, done, total, report.chunks_embedded, elapsed))
         batch.clear()
         batch_size = 0
 
     try:
-        for item in read_sources(paths, options.max_article_bytes):
+        for item in read_sources(paths, options.max_article_bytes, fetch):
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 bar.update(1)
+                done += 1
                 continue
             if item.id in seen:
                 report.skipped.append(Skipped(item.source, f"duplicate article id {item.id!r} (also in {seen[item.id]})"))
                 bar.update(1)
+                done += 1
                 continue
             seen[item.id] = item.source
+            report.warnings += [FieldWarning(item.source, message) for message in item.warnings]
             batch.append(item)
             batch_size += len(item.raw_text)
             if len(batch) >= options.batch_articles or batch_size >= options.batch_chars:

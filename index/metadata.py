@@ -8,6 +8,7 @@ outlet naming itself in its own furniture). Nothing is inferred: absent stays ab
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 from .records import Metadata, RawArticle, Span
@@ -52,7 +53,8 @@ def extract_metadata(article: RawArticle, kept: tuple[Span, ...], removed: tuple
     """Metadata the article states, preferring structured fields over what its text says."""
     raw = article.raw_text
     stated = article.stated
-    return Metadata(
+    return replace(
+        stated,
         title=stated.title or _title(article, kept),
         publisher=stated.publisher or _publisher(raw, removed),
         published_at=stated.published_at or _published(raw, removed),

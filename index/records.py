@@ -52,8 +52,11 @@ class Metadata(SharedRecord):
 
     title: str | None = None
     publisher: str | None = None
-    published_at: str | None = None  # ISO 8601 date or datetime
+    published_at: str | None = None  # ISO 8601 date, or date-time in UTC (see index/dates.py)
     url: str | None = None
+    author: str | None = None
+    updated_at: str | None = None  # as published_at
+    fetched_at: str | None = None  # UTC date-time a web page was fetched (None for files)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ class RawArticle(SharedRecord):
 
     ``source_text`` is the file content the text was read from (the HTML markup for
     HTML files, otherwise identical to ``raw_text``); ``stated`` holds metadata that the
-    source declares in structured form (JSON Lines fields, HTML meta tags).
+    source declares in structured form (JSON Lines fields, HTML meta tags). ``warnings``
+    name fields that were dropped (an unparseable date): a bad field costs that field,
+    never the article.
     """
 
     id: str
@@ -71,6 +76,7 @@ class RawArticle(SharedRecord):
     format: str
     source_text: str | None = None
     stated: Metadata = field(default_factory=Metadata)
+    warnings: tuple[str, ...] = ()
 
     @property
     def content_hash(self) -> str:
@@ -136,6 +142,14 @@ class Skipped(SharedRecord):
 
 
 @dataclass(frozen=True)
+class FieldWarning(SharedRecord):
+    """An input that was indexed without one of its fields, and why."""
+
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
 class StoredArticle(SharedRecord):
     """An article as the store holds it: the original text every citation points into."""
 
@@ -153,6 +167,9 @@ class StoredArticle(SharedRecord):
     removed: tuple[tuple[int, int, str], ...]  # boilerplate spans ``(start, end, reason)``
     ingested_seq: int
     ingested_at: str
+    author: str | None = None
+    updated_at: str | None = None
+    fetched_at: str | None = None
 
 
 @dataclass(frozen=True)

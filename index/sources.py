@@ -1,8 +1,11 @@
-"""Read articles from .txt, .md, .html files, folders of them, and JSON Lines exports.
+"""Read articles from files, folders, JSON Lines exports and the web.
 
 Readers never alter the text they read: what they yield as ``raw_text`` is what every
 offset in the index refers to. Bad inputs are yielded as :class:`Skipped`, never raised,
-so one bad file cannot stop an ingest or touch what is already indexed.
+so one bad file cannot stop an ingest or touch what is already indexed; every input that
+is not indexed is yielded with its reason, unknown file types included. A bad field (a
+date that does not parse, a title that is not a string) costs that field, named in the
+article's ``warnings``, never the article.
 """
 
 from __future__ import annotations
@@ -11,48 +14,124 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
-from html.parser import HTMLParser
+from dataclasses import replace
 from pathlib import Path
 
+from .charset import DecodeError, decode_document
+from .dates import parse_date
+from .fetch import FetchedDocument, FetchOptions, fetch_sources, is_url, url_article_id
+from .pages import read_page
 from .records import Metadata, RawArticle, Skipped
 
-TEXT_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUPPORTED_SUFFIXES = set(TEXT_SUFFIXES) | JSONL_SUFFIXES
-JSONL_FIELDS = ("id", "title", "url", "publisher", "published_at", "text")
+__all__ = ["SUFFIX_FORMATS", "count_inputs", "read_sources"]
+
+SUFFIX_FORMATS = {
+    ".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md",
+    ".html": "html", ".htm": "html", ".shtml": "html", ".xhtml": "html",
+    ".php": "html", ".asp": "html", ".aspx": "html", ".jsp": "html",
+    ".jsonl": "jsonl", ".ndjson": "jsonl",
+}
+_OPTIONAL_FIELDS = ("title", "url", "publisher", "author")
+_DATE_FIELDS = ("published_at", "updated_at")
 _ID_RE = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
+_MARKUP_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_WEB_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def read_sources(paths: Iterable[str | os.PathLike[str]], max_article_bytes: int) -> Iterator[RawArticle | Skipped]:
-    """Yield every article found under ``paths``, in a stable order, or why it was skipped."""
-    for path in map(Path, paths):
+def read_sources(paths: Iterable[str | os.PathLike[str]], max_article_bytes: int,
+                 fetch: FetchOptions | None = None) -> Iterator[RawArticle | Skipped]:
+    """Yield every article found under ``paths`` (files, folders, http(s) URLs of pages, feeds
+    and sitemaps), in a stable order, or why it was skipped. ``fetch`` governs web fetching;
+    pages larger than ``max_article_bytes`` are not fetched."""
+    urls: list[str] = []
+    for entry in paths:
+        if isinstance(entry, str) and is_url(entry):
+            urls.append(entry)
+            continue
+        path = Path(entry)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*")
-                if p.suffix.lower() in SUPPORTED_SUFFIXES and not p.is_dir()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            files = _folder_files(path)
             if not files:
-                yield Skipped(str(path), f"folder holds no article files ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
+                yield Skipped(str(path), "empty directory: the folder holds no files")
             for file in files:
                 yield from _read_file(file, max_article_bytes)
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             yield from _read_file(path, max_article_bytes)
+        elif "://" in str(entry):
+            yield Skipped(str(entry), "not an http(s) URL or a file")
         else:
             yield Skipped(str(path), "no such file or directory")
+    if urls and fetch is None:
+        yield from (Skipped(url, "web sources need fetch options (newsdesk ingest gives them)") for url in urls)
+    elif urls:
+        options = replace(fetch, max_bytes=min(fetch.max_bytes, max_article_bytes))
+        for item in fetch_sources(urls, options):
+            yield item if isinstance(item, Skipped) else _read_fetched(item)
+
+
+def count_inputs(paths: Iterable[str | os.PathLike[str]]) -> int | None:
+    """How many inputs :func:`read_sources` will yield for ``paths`` (files, and the non-blank lines
+    of JSON Lines files), for a progress bar's ETA; ``None`` when web sources make it unknowable."""
+    total = 0
+    for entry in paths:
+        if isinstance(entry, str) and is_url(entry):
+            return None
+        path = Path(entry)
+        for file in _folder_files(path) if path.is_dir() else [path]:
+            if SUFFIX_FORMATS.get(Path(file.name.split("?", 1)[0]).suffix.lower()) == "jsonl":
+                try:
+                    with file.open("rb") as handle:
+                        total += sum(1 for line in handle if line.strip())
+                except OSError:
+                    total += 1
+            else:
+                total += 1
+    return total
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` but hidden ones, in a stable order: each is read or listed as skipped."""
+    return sorted(p for p in folder.rglob("*")
+                  if not p.is_dir() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _format_of(path: Path, head: bytes) -> str | None:
+    """The reader for a file: by its extension (a query string after it, as in a saved
+    ``index.html?id=42``, is ignored); a file without one is HTML if it starts like a page
+    and text otherwise. ``None`` for an extension no reader handles."""
+    name = path.name.split("?", 1)[0]
+    suffix = Path(name).suffix.lower()
+    if suffix in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[suffix]
+    if not suffix or not re.fullmatch(r"\.[a-z]{1,5}", suffix):
+        return "html" if _MARKUP_START.match(head.lstrip(b"\xef\xbb\xbf")) else "txt"
+    return None
+
+
+def _article_id(path: Path) -> str:
+    """A file's name without its extension (keeping any query string: ``index?id=42``)."""
+    name, _, query = path.name.partition("?")
+    stem = Path(name).stem if Path(name).suffix.lower() in SUFFIX_FORMATS else name
+    return f"{stem}?{query}" if query else stem
 
 
 def _read_file(path: Path, max_article_bytes: int) -> Iterator[RawArticle | Skipped]:
-    suffix = path.suffix.lower()
-    if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, max_article_bytes)
-        return
-    if suffix not in TEXT_SUFFIXES:
-        yield Skipped(str(path), f"unsupported file type {suffix or '(none)'}; expected one of {sorted(SUPPORTED_SUFFIXES)}")
-        return
     if not path.exists():
         yield Skipped(str(path), "no such file or directory (a dangling link?)")
+        return
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except OSError as exc:
+        yield Skipped(str(path), f"unreadable: {exc.strerror or exc}")
+        return
+    fmt = _format_of(path, head)
+    if fmt is None:
+        yield Skipped(str(path), f"unsupported file type {Path(path.name.split('?', 1)[0]).suffix}; "
+                                 f"expected one of {', '.join(sorted(SUFFIX_FORMATS))} or a file without an extension")
+        return
+    if fmt == "jsonl":
+        yield from _read_jsonl(path, max_article_bytes)
         return
     try:
         size = path.stat().st_size
@@ -63,34 +142,42 @@ def _read_file(path: Path, max_article_bytes: int) -> Iterator[RawArticle | Skip
     except OSError as exc:
         yield Skipped(str(path), f"unreadable: {exc.strerror or exc}")
         return
-    text = _decode(data)
-    if isinstance(text, Skipped):
-        yield Skipped(str(path), text.reason)
-        return
-    fmt = TEXT_SUFFIXES[suffix]
-    if fmt == "html":
-        raw_text, stated = html_to_text(text)
-        article = RawArticle(path.stem, raw_text, str(path), fmt, source_text=text, stated=stated)
-    else:
-        article = RawArticle(path.stem, text, str(path), fmt, source_text=text)
-    yield _check_not_empty(article)
-
-
-def _decode(data: bytes) -> str | Skipped:
-    """Strict decoding: a wrong guess would put mojibake into quotes, so refuse instead."""
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Skipped("", "binary file (contains NUL bytes)")
     try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            text = data.decode("utf-16")
-        else:
-            text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return Skipped("", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); convert the file to UTF-8")
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > 0.01 * max(1, min(len(text), 8192)):
-        return Skipped("", "binary file (control characters)")
-    return text
+        text = decode_document(data, markup=fmt == "html")
+    except DecodeError as exc:
+        yield Skipped(str(path), str(exc))
+        return
+    if fmt == "html":
+        yield _page_article(_article_id(path), text, str(path), url=None)
+    else:
+        yield _check_not_empty(RawArticle(_article_id(path), text, str(path), fmt, source_text=text))
+
+
+def _read_fetched(document: FetchedDocument) -> RawArticle | Skipped:
+    """A fetched page, decoded by its Content-Type header or its own declaration."""
+    media_type = (document.content_type or "").split(";", 1)[0].strip().lower()
+    markup = media_type in _WEB_TYPES or (not media_type and bool(_MARKUP_START.match(document.data[:1024])))
+    try:
+        text = decode_document(document.data, content_type=document.content_type, markup=markup)
+    except DecodeError as exc:
+        return Skipped(document.requested_url, str(exc))
+    article_id = url_article_id(document.url)
+    if not markup:
+        stated = Metadata(url=document.url, fetched_at=document.fetched_at)
+        return _check_not_empty(RawArticle(article_id, text, document.requested_url, "txt", source_text=text, stated=stated))
+    article = _page_article(article_id, text, document.requested_url, url=document.url)
+    if isinstance(article, RawArticle):
+        article = replace(article, stated=replace(article.stated, url=article.stated.url or document.url,
+                                                  fetched_at=document.fetched_at))
+    return article
+
+
+def _page_article(article_id: str, html: str, source: str, url: str | None) -> RawArticle | Skipped:
+    page = read_page(html, url=url)
+    if not page.text.strip():
+        return Skipped(source, "no article text found in the page (trafilatura found no article body)")
+    return _check_not_empty(RawArticle(article_id, page.text, source, "html", source_text=html,
+                                       stated=page.metadata, warnings=page.warnings))
 
 
 def _check_not_empty(article: RawArticle) -> RawArticle | Skipped:
@@ -116,19 +203,24 @@ def _read_jsonl(path: Path, max_article_bytes: int) -> Iterator[RawArticle | Ski
             if len(line) > max_article_bytes:
                 yield Skipped(where, f"line is {len(line):,} bytes; the limit is {max_article_bytes:,} bytes per article")
                 continue
-            decoded = _decode(line)
-            if isinstance(decoded, Skipped):
-                yield Skipped(where, decoded.reason)
+            try:
+                decoded = decode_document(line)
+            except DecodeError as exc:
+                yield Skipped(where, str(exc))
                 continue
-            yield parse_jsonl_record(decoded, where)
+            yield _parse_jsonl_record(decoded, where)
 
 
-def parse_jsonl_record(line: str, where: str) -> RawArticle | Skipped:
-    """One JSON Lines article ``{"id","title","url","publisher","published_at","text"}``."""
+def _parse_jsonl_record(line: str, where: str) -> RawArticle | Skipped:
+    """One JSON Lines article: ``id`` and ``text`` (required strings); ``title``, ``url``, ``publisher``,
+    ``author``, ``published_at`` and ``updated_at`` where known. A malformed optional field is dropped
+    with a warning; the article is kept."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return Skipped(where, f"malformed JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Skipped(where, "malformed JSON: nested too deeply")
     if not isinstance(record, dict):
         return Skipped(where, "malformed record: expected a JSON object")
     for name in ("id", "text"):
@@ -139,98 +231,28 @@ def parse_jsonl_record(line: str, where: str) -> RawArticle | Skipped:
     if not _ID_RE.match(record["id"]):
         return Skipped(where, "field 'id' must be 1-200 characters with no '/', '\\' or control characters")
     stated: dict[str, str | None] = {}
-    for name in ("title", "url", "publisher", "published_at"):
+    warnings: list[str] = []
+    for name in _OPTIONAL_FIELDS:
         value = record.get(name)
         if value is not None and not isinstance(value, str):
-            return Skipped(where, f"field '{name}' must be a string or null")
-        stated[name] = value.strip() or None if isinstance(value, str) else None
-    if stated["published_at"] is not None:
-        iso = normalize_iso_date(stated["published_at"])
-        if iso is None:
-            return Skipped(where, f"field 'published_at' is not an ISO 8601 date: {stated['published_at']!r}")
-        stated["published_at"] = iso
-    article = RawArticle(record["id"], record["text"], where, "jsonl", stated=Metadata(**stated))
+            warnings.append(f"field '{name}' dropped: expected a string, got {type(value).__name__}")
+            value = None
+        stated[name] = (value.strip() or None) if value else None
+    for name in _DATE_FIELDS:
+        value = record.get(name)
+        if value is None or value == "":
+            stated[name] = None
+            continue
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            warnings.append(f"field '{name}' dropped: expected a date, got {type(value).__name__}")
+            stated[name] = None
+            continue
+        parsed = parse_date(value)
+        if parsed.warning:
+            kept = "; the article is kept undated" if name == "published_at" else ""
+            warnings.append(f"field '{name}' dropped: {parsed.warning}{kept}")
+        stated[name] = parsed.value
+    article = RawArticle(record["id"], record["text"], where, "jsonl", stated=Metadata(**stated), warnings=tuple(warnings))
     if not article.raw_text.strip():
         return Skipped(where, "empty article (field 'text' has no text)")
     return _check_not_empty(article)
-
-
-def normalize_iso_date(value: str) -> str | None:
-    """``2022-10-30`` or an ISO datetime, returned in ISO form; anything else is ``None``."""
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
-    except ValueError:
-        return None
-
-
-class _HTMLText(HTMLParser):
-    """Collects the readable text of a page, one block element per paragraph."""
-
-    SKIP = {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form", "button", "iframe"}
-    BLOCK = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
-             "blockquote", "figcaption", "figure", "table", "tr", "br", "hr", "pre", "dd", "dt", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[str] = []
-        self.current: list[str] = []
-        self.skip_depth = 0
-        self.in_title = False
-        self.title: str | None = None
-        self.meta: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {k: v or "" for k, v in attrs}
-        if tag == "meta":
-            key = attr.get("property") or attr.get("name") or attr.get("itemprop")
-            if key and attr.get("content"):
-                self.meta.setdefault(key.lower(), attr["content"].strip())
-        elif tag == "link" and attr.get("rel", "").lower() == "canonical" and attr.get("href"):
-            self.meta.setdefault("canonical", attr["href"].strip())
-        elif tag == "time" and attr.get("datetime"):
-            self.meta.setdefault("time", attr["datetime"].strip())
-        if tag in self.SKIP:
-            self.skip_depth += 1
-        elif tag == "title":
-            self.in_title = True
-        elif tag in self.BLOCK:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag == "title":
-            self.in_title = False
-        elif tag in self.BLOCK:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title:
-            self.title = ((self.title or "") + data).strip() or None
-        elif not self.skip_depth:
-            self.current.append(data)
-
-    def _flush(self) -> None:
-        text = " ".join("".join(self.current).split())
-        if text:
-            self.blocks.append(text)
-        self.current = []
-
-
-def html_to_text(html: str) -> tuple[str, Metadata]:
-    """The page's readable text (blocks separated by blank lines) and the metadata its tags state."""
-    parser = _HTMLText()
-    parser.feed(html)
-    parser.close()
-    parser._flush()
-    meta = parser.meta
-    published = meta.get("article:published_time") or meta.get("datepublished") or meta.get("time")
-    stated = Metadata(
-        title=meta.get("og:title") or parser.title,
-        publisher=meta.get("og:site_name"),
-        published_at=normalize_iso_date(published) if published else None,
-        url=meta.get("canonical") or meta.get("og:url"),
-    )
-    return "\n\n".join(parser.blocks), stated

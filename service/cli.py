@@ -13,7 +13,7 @@ from pathlib import Path
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 from newsdesk.index.errors import IndexError_  # noqa: E402
-from newsdesk.index.ingest import ingest  # noqa: E402
+from newsdesk.index.ingest import BatchCommitted, ingest  # noqa: E402
 
 from .config import Settings  # noqa: E402
 from .errors import ConfigError, IndexUnavailable  # noqa: E402
@@ -28,14 +28,24 @@ EXIT_SKIPPED = 1
 EXIT_ERROR = 2
 
 
-def _print_commit(ids: list[str], generation: int) -> None:
-    print(f"committed generation {generation}: {' '.join(ids)}", flush=True)
+def _print_commit(batch: BatchCommitted) -> None:
+    print(f"committed generation {batch.generation}: {' '.join(batch.ids)}", flush=True)
+
+
+def _print_progress(batch: BatchCommitted) -> None:
+    """One line per committed batch where there is no terminal for a bar (logs, CI)."""
+    done = f"{batch.inputs_done:,} of {batch.inputs_total:,} inputs" if batch.inputs_total else f"{batch.inputs_done:,} inputs"
+    eta = f", ETA {batch.eta_seconds:.0f}s" if batch.eta_seconds is not None else ""
+    print(f"batch committed (generation {batch.generation}): {len(batch.ids)} article(s); {done}, "
+          f"{batch.chunks_embedded:,} chunks embedded, {batch.chunks_per_second:.1f} chunks/s{eta}", flush=True)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     with settings.open_store(writer=True) as store:
-        report = ingest(args.paths, store, settings.ingest_options(), progress=not args.quiet and sys.stderr.isatty(),
-                        on_commit=_print_commit if args.verbose else None)
+        terminal = sys.stderr.isatty()
+        report = ingest(args.paths, store, settings.ingest_options(), progress=not args.quiet and terminal,
+                        on_commit=_print_commit if args.verbose else None if args.quiet or terminal else _print_progress,
+                        fetch=settings.fetch_options())
         counts = store.counts()
     print(f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
           f"skipped {len(report.skipped)}; embedded {report.chunks_embedded} chunk(s), reused {report.chunks_reused}; "
@@ -43,6 +53,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
           f"(generation {counts.generation}) in {report.seconds:.1f}s")
     if report.entities_backfilled:
         print(f"tagged the entities of {report.entities_backfilled} article(s) indexed before entities were stored")
+    for warning in report.warnings:
+        print(f"warning {warning.source}: {warning.message}")
     for skipped in report.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
     return EXIT_SKIPPED if report.skipped else 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import ArticleStore
 
@@ -50,6 +51,12 @@ class Settings:
     ingest_batch_articles: int = _setting(256, "Most articles per committed write during ingest.", minimum=1)
     ingest_batch_chars: int = _setting(200_000, "Most characters of article text per committed write (one batch is embedded together).", minimum=1)
     max_article_bytes: int = _setting(5 * 1024 * 1024, "Largest article (a file, or one JSON line) accepted; larger ones are skipped with a reason.", minimum=1)
+    fetch_user_agent: str = _setting("Newsdesk/0.1 (news archive indexer)", "User-Agent of every request `newsdesk ingest URL` makes (pages, feeds, sitemaps, robots.txt).")
+    fetch_timeout: float = _setting(10.0, "Seconds a fetched page may take: per request, and in all for one page.", minimum=0.1)
+    fetch_interval: float = _setting(1.0, "Least seconds between two requests to one host (a larger robots.txt `Crawl-delay` wins).", minimum=0.0)
+    fetch_max_redirects: int = _setting(5, "Most redirects followed for one URL.", minimum=0)
+    fetch_robots: bool = _setting(True, "Obey each host's robots.txt.")
+    fetch_max_feed_items: int = _setting(1000, "Most item pages fetched from one feed or sitemap.", minimum=1)
     fusion: str = _setting("convex", "How BM25 and dense rankings are fused: `convex` (0.4 BM25 + 0.6 dense, min-max scaled; measured best, see docs/benchmarks.md) or `rrf` (reciprocal rank).", ("rrf", "convex"))
     retrieval_candidates: int = _setting(50, "Passages each retriever returns before fusion.", minimum=1)
     top_k: int = _setting(5, "Passages an answer is drawn from (the `top_k` of /ask).", minimum=1)
@@ -100,6 +107,11 @@ class Settings:
                              batch_articles=self.ingest_batch_articles, batch_chars=self.ingest_batch_chars,
                              max_article_bytes=self.max_article_bytes)
 
+    def fetch_options(self) -> FetchOptions:
+        return FetchOptions(user_agent=self.fetch_user_agent, timeout_seconds=self.fetch_timeout, max_bytes=self.max_article_bytes,
+                            max_redirects=self.fetch_max_redirects, min_interval_seconds=self.fetch_interval,
+                            respect_robots=self.fetch_robots, max_feed_items=self.fetch_max_feed_items)
+
     def open_store(self, data_dir: Path | None = None, *, writer: bool = False) -> ArticleStore:
         """The index under ``data_dir`` (default: ``data_dir`` of these settings), read-only unless ``writer``."""
         return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer)
@@ -134,4 +146,5 @@ def _parse(name: str, raw: str, f: dataclasses.Field) -> Any:
 
 def settings_table() -> list[tuple[str, str, str]]:
     """``(variable, default, help)`` for every setting: the README documents exactly these."""
-    return [(PREFIX + f.name.upper(), str(f.default), f.metadata["help"]) for f in dataclasses.fields(Settings)]
+    return [(PREFIX + f.name.upper(), str(f.default).lower() if isinstance(f.default, bool) else str(f.default), f.metadata["help"])
+            for f in dataclasses.fields(Settings)]

@@ -52,7 +52,7 @@ class ArticleReads:
     def article(self, article_id: str) -> StoredArticle | None:
         rows = self.db.query(
             "SELECT id, content_hash, raw_text, coalesce(source_text, raw_text), source, format, title, publisher, published_at, "
-            "url, cluster_id, removed, ingested_seq, ingested_at FROM articles WHERE id=?", (article_id,))
+            "url, cluster_id, removed, ingested_seq, ingested_at, author, updated_at, fetched_at FROM articles WHERE id=?", (article_id,))
         if not rows:
             return None
         values = list(rows[0])

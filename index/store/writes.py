@@ -44,12 +44,15 @@ class ArticleWrites:
                     _delete_rows(db, article.id)
                     seq += 1
                     db.execute(
-                        "INSERT INTO articles VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        "INSERT INTO articles(id, content_hash, raw_text, source_text, source, format, title, publisher, "
+                        "published_at, url, cluster_id, minhash, removed, ingested_seq, ingested_at, author, updated_at, fetched_at) "
+                        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (article.id, article.content_hash, article.raw_text,
                          article.source_text if article.source_text not in (None, article.raw_text) else None,
                          article.source, article.format, meta.title, meta.publisher, meta.published_at, meta.url,
                          draft.duplicate_of or article.id, np.asarray(draft.minhash, dtype=np.uint32).tobytes(),
-                         json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now))
+                         json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now,
+                         meta.author, meta.updated_at, meta.fetched_at))
                     db.executemany('INSERT INTO sentences VALUES(?,?,?,?,?)',
                                    [(article.id, s.seq, s.start, s.end, s.text) for s in draft.sentences])
                     _insert_entities(db, article.id, draft.entities)

@@ -147,11 +147,15 @@ SCHEMAS: dict[str, Any] = {
                   "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {"type": "object", "required": ["id", "object"]}}}},
     "Article": {
         "type": "object", "additionalProperties": False,
-        "required": ["id", "title", "publisher", "published_at", "url", "text", "format", "content_hash", "ingested_at",
-                     "cluster_id", "copies", "removed", "highlights", "segments"],
+        "required": ["id", "title", "publisher", "published_at", "updated_at", "author", "url", "fetched_at", "text", "format",
+                     "content_hash", "ingested_at", "cluster_id", "copies", "removed", "highlights", "segments"],
         "properties": {
-            "id": {"type": "string"}, "title": _NULLABLE_STR, "publisher": _NULLABLE_STR, "published_at": _NULLABLE_STR,
-            "url": _NULLABLE_STR, "text": {"type": "string", "description": "The original article text, unchanged."},
+            "id": {"type": "string"}, "title": _NULLABLE_STR, "publisher": _NULLABLE_STR,
+            "published_at": {**_NULLABLE_STR, "description": "ISO 8601: a date, or a date-time in UTC; null when the article does not say."},
+            "updated_at": {**_NULLABLE_STR, "description": "As published_at: when the page says it was last updated."},
+            "author": _NULLABLE_STR,
+            "url": _NULLABLE_STR, "fetched_at": {**_NULLABLE_STR, "description": "UTC date-time a web page was fetched; null for files."},
+            "text": {"type": "string", "description": "The original article text, unchanged."},
             "format": {"type": "string"}, "content_hash": {"type": "string"}, "ingested_at": {"type": "string"},
             "cluster_id": {"type": "string"}, "copies": {"type": "array", "items": {"type": "string"}},
             "removed": {"type": "array", "items": {"type": "object", "required": ["start", "end", "reason"],
@@ -258,7 +262,9 @@ def spec() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Newsdesk", "version": "0.1.0",
-                 "description": "Question answering over a news archive; every citation quotes the original article exactly."},
+                 "description": "Question answering over a news archive; every citation quotes the original article exactly. "
+                                "Every start/end is a half-open range of Unicode code points of the article's original text "
+                                "(Python text[start:end]; not UTF-16 units or bytes: in JavaScript, Array.from(text))."},
         "paths": PATHS,
         "components": {"schemas": SCHEMAS},
     }

@@ -25,6 +25,9 @@ from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_play
 from newsdesk.index.ingest import ingest
 from newsdesk.index.store import ArticleStore
 from tests.conftest import ROOT, ingest_options, open_store
+from tests.hard_text import ANSWER_SENTENCE, FURNITURE, SHORT_ANSWER, utf16_index
+from tests.hard_text import ARTICLE as SCRIPTS_ARTICLE
+from tests.hard_text import QUESTION as SCRIPTS_QUESTION
 
 from tests.servers import newsdesk_server
 
@@ -84,6 +87,15 @@ RECORD_STEPS = """() => {
     const text = log.querySelector('.nd-turn:last-child .nd-text');
     if (text) window.__steps.push(text.textContent);
   }).observe(log, {subtree: true, childList: true, characterData: true});
+}"""
+# The audit view's article as its child nodes: class (or "text"), text, and code-point offset of each in the whole.
+ARTICLE_PIECES = """(el) => {
+  let at = 0;
+  return Array.from(el.childNodes, (node) => {
+    const piece = {kind: node.nodeType === Node.TEXT_NODE ? "text" : node.className, start: at, text: node.textContent};
+    at += Array.from(node.textContent).length;
+    return piece;
+  });
 }"""
 # Elements that must never come out of server or reader data, inside the answers and the audit view.
 INJECTED = """() => {
@@ -161,6 +173,14 @@ def xss_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def emoji_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A service whose only article has emoji before and inside the sentence that answers."""
     with one_article_service(tmp_path_factory.mktemp("emoji-service"), EMOJI_ARTICLE) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def scripts_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A service whose only article has flags, ZWJ emoji, CJK, combining marks and RTL text before and inside
+    the sentence that answers, and in the furniture lines it greys out (tests.hard_text)."""
+    with one_article_service(tmp_path_factory.mktemp("scripts-service"), SCRIPTS_ARTICLE) as base:
         yield base
 
 
@@ -404,6 +424,43 @@ def test_audit_view_highlights_the_quoted_span_after_emoji(page: Page, emoji_ser
         assert mark.text_content() == span["quote"] == text[span["start"]:span["end"]]
         assert audit.locator(".nd-article").text_content() == text  # nothing cut short or shifted around the mark
         shot(page, "10-emoji-audit")
+        page.keyboard.press("Escape")
+        expect(audit).to_be_hidden()
+
+
+def test_audit_view_marks_and_greys_by_code_points_in_every_script(page: Page, scripts_service: str) -> None:
+    """Flags, ZWJ emoji, CJK, decomposed accents and RTL text with bidi marks before (and inside) the cited span and
+    the furniture: the mark is exactly the quote, each greyed span exactly a removed line, each at its code-point offset."""
+    open_chat(page, scripts_service)
+    with page.expect_response(scripts_service + "/ask/stream") as response:
+        turn = ask(page, SCRIPTS_QUESTION)
+    done = done_payload(response.value.text())
+    article = httpx.get(f"{scripts_service}/articles/{SCRIPTS_ARTICLE['id']}", timeout=30).json()
+    text = article["text"]
+    assert text == SCRIPTS_ARTICLE["text"]
+    assert [text[r["start"]:r["end"]] for r in article["removed"]] == FURNITURE
+    citation = next(c for c in done["citations"] if c["quote"] == ANSWER_SENTENCE)
+    assert text[citation["start"]:citation["end"]] == citation["quote"]
+    assert utf16_index(text, citation["start"]) > citation["start"]  # the JS string index differs
+    expect(turn.locator(".nd-short-text")).to_have_text(SHORT_ANSWER)
+
+    audit = widget(page, "dialog.nd-audit")
+    source = next(s for s in done["sources"] if s["quote"] == ANSWER_SENTENCE)
+    openers = [(turn.locator(".nd-text .nd-chip").nth(done["citations"].index(citation)), citation),
+               (turn.locator(".nd-source-open").nth(done["sources"].index(source)), source)]
+    for opener, span in openers:
+        opener.click()
+        expect(audit).to_be_visible()
+        expect(audit.locator("mark")).to_have_count(1)
+        pieces = audit.locator(".nd-article").evaluate(ARTICLE_PIECES)
+        assert "".join(p["text"] for p in pieces) == text
+        assert all(text[p["start"]:p["start"] + len(p["text"])] == p["text"] for p in pieces)
+        assert [(p["start"], p["text"]) for p in pieces if p["kind"] == "nd-mark"] == [(span["start"], span["quote"])]
+        assert [(p["start"], p["text"]) for p in pieces if p["kind"] == "nd-removed"] == [
+            (r["start"], text[r["start"]:r["end"]]) for r in article["removed"]]
+        assert audit.locator(".nd-removed").evaluate_all("(els) => els.map((el) => el.title)") == [
+            f"Not indexed: {r['reason']}" for r in article["removed"]]
+        shot(page, "11-scripts-audit")
         page.keyboard.press("Escape")
         expect(audit).to_be_hidden()
 

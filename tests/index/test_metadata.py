@@ -6,6 +6,8 @@ from newsdesk.index.clean import clean
 from newsdesk.index.metadata import extract_metadata, parse_stated_date
 from newsdesk.index.records import Metadata, RawArticle
 
+from tests.conftest import SEEDS
+
 STORY = ("Dam breaks in the north after days of rain\n\n"
          "Published on October 30,2022\n\n"
          "Water poured through the town on Sunday. Officials said nobody was hurt.\n\n"
@@ -39,3 +41,21 @@ def test_written_dates() -> None:
     assert parse_stated_date("October 30,2022") == "2022-10-30"
     assert parse_stated_date("no date here") is None
     assert parse_stated_date("February 30, 2022") is None
+
+
+# What each seed states about itself, and what it does not (docs/benchmarks.md lists why each gap stays empty).
+SEED_METADATA = {
+    "000_e20aa06bffcb7e36": (None, "The Moscow Times", None),  # no headline line; no date anywhere
+    "001_cbb8ff9536446ca1": ("Biden, Putin Emphasize Diplomacy Ahead of Call Over Ukraine Crisis", "The Moscow Times", None),
+    "002_45b39b5889d0e37c": ("Russia Says US Failing On Ukraine But More Talks Possible", "NDTV", None),
+    "003_f9095a6aa4cb8e46": ("US willingness to hear our concerns may lead to Putin, Biden meeting, Russia still ready to negotiate: Kremlin",
+                             None, "2022-10-30"),  # "A News WORLD" is a section label, not a statement of who publishes
+    "004_30f098bbbb6fe325": ("Moscow: US, NATO fail to address Russia’s security concerns on Ukraine, more talks possible",
+                             "Press TV", None),  # the one date is a photo caption's, not the story's
+}
+
+
+def test_the_seeds_state_what_they_state() -> None:
+    for path in sorted(SEEDS.glob("*.txt")):
+        found = _metadata(RawArticle(path.stem, path.read_text(encoding="utf-8"), str(path), "txt"))
+        assert (found.title, found.publisher, found.published_at) == SEED_METADATA[path.stem], path.stem

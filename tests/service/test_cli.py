@@ -61,3 +61,21 @@ def test_bad_setting_fails_before_touching_the_index(seed_copy: Path) -> None:
                                 capture_output=True, text=True, timeout=120)
     assert env_result.returncode == 2
     assert "NEWSDESK_INDEX_TYPE='annoy'" in env_result.stderr
+
+
+def test_ingest_without_a_terminal_prints_one_line_per_committed_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for n in range(5):
+        (folder / f"story-{n}.txt").write_text(f"Officials in district {n} said the bridge repairs would take a month.\n")
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(tmp_path / "data"), "NEWSDESK_INGEST_BATCH_ARTICLES": "2",
+           "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "newsdesk.service.cli", "ingest", str(folder)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    batches = [line for line in result.stdout.splitlines() if line.startswith("batch committed")]
+    pattern = (r"batch committed \(generation (\d+)\): (\d) article\(s\); (\d) of 5 inputs, [\d,]+ chunks embedded, "
+               r"[\d.]+ chunks/s, ETA \d+s")
+    parsed = [re.fullmatch(pattern, line) for line in batches]
+    assert all(parsed), batches
+    assert [(int(m[1]), int(m[2]), int(m[3])) for m in parsed] == [(1, 2, 2), (2, 2, 4), (3, 1, 5)]

@@ -21,7 +21,8 @@ def article(article_id: str) -> Response:
     ranges = parse_highlights(request.args.get("highlight"), len(text))
     return jsonify({
         "id": record.id, "title": record.title, "publisher": record.publisher,
-        "published_at": record.published_at, "url": record.url, "text": text,
+        "published_at": record.published_at, "updated_at": record.updated_at, "author": record.author,
+        "url": record.url, "fetched_at": record.fetched_at, "text": text,
         "format": record.format, "content_hash": record.content_hash, "ingested_at": record.ingested_at,
         "cluster_id": record.cluster_id,
         "copies": [a for a in store.cluster_members(record.cluster_id) if a != article_id],

@@ -43,9 +43,11 @@ def test_newer_schema_is_refused(seed_copy: Path) -> None:
 
 
 def _as_schema_1(data_dir: Path) -> None:
-    """Turn an index back into what schema version 1 (before entities) left on disk."""
+    """Turn an index back into what schema version 1 (before entities and page metadata) left on disk."""
     db = sqlite3.connect(data_dir / DB_NAME)
-    db.executescript("DROP TABLE entities; DROP TABLE entities_pending; UPDATE meta SET value='1' WHERE key='schema_version';")
+    db.executescript("DROP TABLE entities; DROP TABLE entities_pending; ALTER TABLE articles DROP COLUMN author; "
+                     "ALTER TABLE articles DROP COLUMN updated_at; ALTER TABLE articles DROP COLUMN fetched_at; "
+                     "UPDATE meta SET value='1' WHERE key='schema_version';")
     db.close()
 
 
@@ -57,7 +59,8 @@ def test_an_index_of_schema_1_is_migrated_and_its_articles_tagged_by_the_next_in
     with pytest.raises(IndexIncompatible, match="run `newsdesk ingest` to migrate"):
         open_store(seed_copy)
     with open_store(seed_copy, writer=True) as store:  # a writer migrates; the old articles are listed, untagged
-        assert store.db.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert store.db.meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.article(next(iter(expected))).author is None  # migration 3: columns added, not stated
         assert sorted(store.untagged_articles(100)) == sorted(expected) and store.entities(next(iter(expected))) == []
         assert store.integrity_problems() == []
         generation = store.generation
