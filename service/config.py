@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
 from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import ArticleStore
@@ -73,6 +74,17 @@ class Settings:
     max_request_bytes: int = _setting(64 * 1024, "Largest request body accepted (413 above it).", minimum=256)
     cors_origins: str = _setting("", "Comma-separated origins (e.g. `https://news.example`) whose pages may embed the widget and call the API from the browser; empty: none but this service itself.")
     conversation_ttl_seconds: int = _setting(86_400, "Seconds a conversation is kept after its last turn; older ones are forgotten.", minimum=1)
+    conversation_max_turns: int = _setting(10, "Turns kept per conversation: each turn beyond deletes the oldest (a follow-up leans on the last 3 at most).", minimum=1)
+    conversation_answer_chars: int = _setting(1000, "Characters of an answer kept with its turn (shown when the LLM rewrites the next follow-up); longer ones are cut at a word.", minimum=50)
+    followup_context_chars: int = _setting(1000, "Most characters of earlier questions a follow-up is searched with (newest first, from the last 3 turns), however long the conversation.", minimum=50)
+    read_requires_key: bool = _setting(False, "Require an API key (any scope) for the read endpoints: /ask, /ask/stream, /v1/*, GET /articles, /passages. Writes always need a `write` key (`newsdesk keys create`).")
+    rate_limit_per_address: str = _setting("600 per minute", "Requests one client address may make without a valid API key, all endpoints together (e.g. `10 per second;600 per minute`; empty: no limit). 429 with Retry-After beyond it.")
+    rate_limit_per_key: str = _setting("1200 per minute", "Requests one API key may make, all endpoints together (same notation; empty: no limit).")
+    rate_limit_writes: str = _setting("60 per minute", "POST and DELETE /articles requests one API key may make, on top of its overall limit (same notation; empty: no limit).")
+    rate_limit_storage: str = _setting("memory://", "Where rate-limit counts live: `memory://` (each worker process counts alone, so a client may get up to NEWSDESK_WORKERS times a limit) or a store the workers share, e.g. `redis://127.0.0.1:6379` (install its client package).")
+    max_upload_bytes: int = _setting(64 * 1024 * 1024, "Largest POST /articles body (JSON, JSON Lines or a page); each article in it is still held to NEWSDESK_MAX_ARTICLE_BYTES.", minimum=256)
+    write_job_bytes: int = _setting(256 * 1024, "POST /articles bodies larger than this are indexed by a background job (202; progress at `GET /jobs/ID`); smaller ones within the request.", minimum=0)
+    write_lock_wait_seconds: float = _setting(10.0, "Seconds a POST or DELETE /articles waits for the index's writer lock while another process (`newsdesk ingest`) holds it, before answering 503 with Retry-After.", minimum=0.0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -130,6 +142,14 @@ class Settings:
                 raise ConfigError(f"{PREFIX}CORS_ORIGINS: {origin!r} is not an origin such as https://news.example")
         if self.near_duplicate_threshold > 1:
             raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
+        for name in ("rate_limit_per_address", "rate_limit_per_key", "rate_limit_writes"):
+            value = getattr(self, name)
+            try:
+                if value.strip():
+                    parse_many(value)
+            except ValueError:
+                raise ConfigError(f"{PREFIX}{name.upper()}={value!r} is not a rate limit such as '600 per minute' "
+                                  "or '10/second;600/minute'") from None
 
 
 def _parse(name: str, raw: str, f: dataclasses.Field) -> Any:

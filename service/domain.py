@@ -16,8 +16,8 @@ from typing import Any
 
 from newsdesk.index.records import Sentence, SharedRecord, StoredPassage
 
-__all__ = ["ABSTENTION", "Answer", "AnswerSentence", "AskResult", "Citation", "ClosestArticle", "Filters", "Passage", "ShortAnswer",
-           "Source", "Turn", "dateline"]
+__all__ = ["ABSTENTION", "Answer", "AnswerPart", "AnswerSentence", "AskResult", "Citation", "ClosestArticle", "Filters", "Passage",
+           "ShortAnswer", "Source", "Turn", "answer_text", "dateline"]
 
 ABSTENTION = "The archive does not answer this question."
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -130,6 +130,25 @@ class AnswerSentence:
     supported: bool = True
     reason: str | None = None
 
+    def parts(self, first: bool = True) -> list[AnswerPart]:
+        """The sentence as the answer shows it: its text, then its first citation's marker (a space before, unless ``first``)."""
+        n = self.citations[0]
+        return [AnswerPart(f"{'' if first else ' '}{self.text} "), AnswerPart(f"[{n}]", n)]
+
+
+def answer_text(sentences: list[AnswerSentence]) -> str:
+    """The text of an answer made of ``sentences`` (each cited), as :meth:`Answer.parts` cuts it."""
+    return "".join(p.text for i, s in enumerate(sentences) for p in s.parts(first=i == 0))
+
+
+@dataclass(frozen=True)
+class AnswerPart:
+    """A run of the answer's text: plain text, or (``n`` set) the answerer's own citation marker ``[n]``. A client makes
+    citation chips from these alone, never by reading markers out of the text: a quoted sentence may say "[2]" itself."""
+
+    text: str
+    n: int | None = None
+
 
 @dataclass(frozen=True)
 class ShortAnswer:
@@ -187,10 +206,17 @@ class Answer:
     short_answer: ShortAnswer | None = None
     sources: list[Source] = field(default_factory=list)  # the best distinct stories; the closest ones when abstaining
 
+    def parts(self) -> list[AnswerPart]:
+        """``answer`` as text runs and its own markers (they concatenate to it), from the sentences it shows; all
+        text when it shows none (an abstention)."""
+        shown = [s for s in self.sentences if s.supported and s.citations]
+        parts = [p for i, s in enumerate(shown) for p in s.parts(first=i == 0)]
+        return parts if not self.abstained and "".join(p.text for p in parts) == self.answer else [AnswerPart(self.answer)]
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "citations": [c.to_dict() for c in self.citations],
                 "short_answer": self.short_answer.to_dict() if self.short_answer else None,
-                "sources": [s.to_dict() for s in self.sources]}
+                "sources": [s.to_dict() for s in self.sources], "answer_parts": [asdict(p) for p in self.parts()]}
 
 
 @dataclass(frozen=True)
@@ -206,10 +232,9 @@ class TimeFrame:
 
 @dataclass(frozen=True)
 class Turn:
-    """One earlier exchange: what was asked, what was searched, what was answered from which articles."""
+    """One earlier exchange: what was asked, what was answered (perhaps only its beginning) from which articles."""
 
     question: str
-    query: str
     answer: str
     cited: tuple[str, ...] = ()
 

@@ -54,10 +54,12 @@ def running(command: list[str], log: Path, ready_url: str, env: dict[str, str] |
 
 @contextlib.contextmanager
 def newsdesk_server(data_dir: Path, log: Path, **settings: str) -> Iterator[str]:
-    """``newsdesk serve`` over ``data_dir`` (one worker unless told otherwise); yields its base URL once ready."""
+    """``newsdesk serve`` over ``data_dir`` (one worker unless told otherwise, no rate limits unless a test sets
+    them: the evaluation sets send thousands of questions from one address); yields its base URL once ready."""
     port = free_port()
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_PORT": str(port), "NEWSDESK_HOST": "127.0.0.1",
            "NEWSDESK_WORKERS": "1", "NEWSDESK_THREADS": "4", "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "NEWSDESK_RATE_LIMIT_PER_ADDRESS": "", "NEWSDESK_RATE_LIMIT_PER_KEY": "", "NEWSDESK_RATE_LIMIT_WRITES": "",
            **{f"NEWSDESK_{k.upper()}": v for k, v in settings.items()}}
     base = f"http://127.0.0.1:{port}"
     with running([sys.executable, "-m", "newsdesk.service.cli", "serve"], log, base + "/healthz", env):

@@ -14,6 +14,7 @@ protocol the query side reads through.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from ..embed import DIM, MODEL_NAME
@@ -52,6 +53,7 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
         self.db = Database(self.data_dir, writer=writer)
         self._check_model()
         if writer:
+            self._assign_index_id()
             self.remove_stale_files()
 
     @property
@@ -80,3 +82,10 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
         elif stored and self.model_name and stored != self.model_name:
             raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
                                     "rebuild it in a new data directory")
+
+    def _assign_index_id(self) -> None:
+        """A random id for a new index (or one from before ids), carried by every FAISS file it saves, so that a
+        vectors file copied from another index is never searched as this one's (:mod:`.vectorfiles`)."""
+        if self.db.meta("index_id") is None:
+            with self.db.transaction():
+                self.db.set_meta("index_id", secrets.token_hex(16))

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import IO
 
-from ..errors import IndexIncompatible, IndexLocked, IndexNotBuilt, StoreError
+from ..errors import IndexDamaged, IndexIncompatible, IndexLocked, IndexNotBuilt, StoreError
 
 __all__ = ["DB_NAME", "SCHEMA_VERSION", "Database", "migrations"]
 
@@ -45,7 +45,7 @@ class Database:
         self.lock = threading.RLock()
         self._lock_file: IO[str] | None = None
         self.closed = False
-        path = data_dir / DB_NAME
+        self.path = path = data_dir / DB_NAME
         if not writer and not path.exists():
             raise IndexNotBuilt(f"no index in {data_dir}: run `newsdesk ingest` first")
         if writer:
@@ -58,7 +58,7 @@ class Database:
             self.connection.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the index database {path}: {exc}") from exc
+            raise self._failure(exc, f"cannot open the index database {path}: {exc}") from exc
 
     def _acquire_writer_lock(self) -> None:
         handle = open(self.data_dir / "writer.lock", "a+")
@@ -125,7 +125,13 @@ class Database:
                 cursor.row_factory = sqlite3.Row
                 return cursor.fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"index query failed: {exc}") from exc
+                raise self._failure(exc, f"index query failed: {exc}") from exc
+
+    def _failure(self, exc: sqlite3.Error, message: str) -> StoreError:
+        """``message`` as a :class:`StoreError`; a corrupt file as :class:`IndexDamaged` naming it, since no retry heals that."""
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return IndexDamaged(f"the index database {self.path} is damaged: {exc}")
+        return StoreError(message)
 
     @property
     def generation(self) -> int:

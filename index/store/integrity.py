@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import IndexDamaged
 from .database import Database
 
 __all__ = ["IntegrityChecks"]
@@ -10,6 +11,14 @@ __all__ = ["IntegrityChecks"]
 class IntegrityChecks:
     db: Database
     dim: int
+
+    def check_pages(self) -> None:
+        """Raise :class:`IndexDamaged` unless every page of the database file is sound: SQLite's structural
+        check (``PRAGMA quick_check``, one pass over the file), so a damaged page is found before a reader
+        meets it half-way through an answer; it stops at the first problem."""
+        problem = self.db.query("PRAGMA quick_check(1)")[0][0]
+        if problem != "ok":
+            raise IndexDamaged(f"the index database {self.db.path} is damaged: {' '.join(problem.splitlines())}")
 
     def integrity_problems(self) -> list[str]:
         """Everything that would make the index inconsistent; empty when it is sound."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..entities import Entity
 from ..records import RowIds, Sentence, StoredArticle, StoredPassage
-from .reads import IndexCounts
+from .reads import ArticleSummary, IndexCounts
 
 __all__ = ["ReadStore"]
 
@@ -33,6 +33,10 @@ class ReadStore(Protocol):
 
     def article(self, article_id: str) -> StoredArticle | None:
         """The stored original (every citation points into its ``raw_text``), or ``None``."""
+
+    def list_articles(self, limit: int, after: str | None = None, publishers: Sequence[str] | None = None,
+                      published_from: str | None = None, published_to: str | None = None) -> list[ArticleSummary]:
+        """Up to ``limit`` articles (metadata, no text) in id order after the id ``after``, filtered as ``rowids_where``."""
 
     def sentences(self, article_id: str) -> list[Sentence]:
         """The article's sentences in order (empty for an unknown article)."""

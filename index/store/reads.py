@@ -13,7 +13,7 @@ from ..entities import Entity
 from ..records import RowIds, Sentence, StoredArticle, StoredPassage
 from .database import Database
 
-__all__ = ["ArticleReads", "IndexCounts"]
+__all__ = ["ArticleReads", "ArticleSummary", "IndexCounts"]
 
 # A chunk row joined with its article (aliases ``c`` and ``a``), wherever passages are read.
 PASSAGE_COLUMNS = ('c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, c.n_tokens, '
@@ -29,6 +29,24 @@ class IndexCounts:
     clusters: int
     vectors: int
     generation: int
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """An article's metadata without its text: one row of a listing."""
+
+    id: str
+    title: str | None
+    publisher: str | None
+    author: str | None
+    published_at: str | None
+    updated_at: str | None
+    url: str | None
+    fetched_at: str | None
+    format: str
+    content_hash: str
+    ingested_at: str
+    cluster_id: str
 
 
 def passage_of(row: sqlite3.Row) -> StoredPassage:
@@ -61,6 +79,26 @@ class ArticleReads:
 
     def article_ids(self) -> list[str]:
         return [r[0] for r in self.db.query("SELECT id FROM articles ORDER BY ingested_seq")]
+
+    def list_articles(self, limit: int, after: str | None = None, publishers: Sequence[str] | None = None,
+                      published_from: str | None = None, published_to: str | None = None) -> list[ArticleSummary]:
+        """Up to ``limit`` articles in id order, from the first id after ``after`` (keyset paging: stable while
+        articles come and go), matching every given filter as :meth:`rowids_where` does (publisher
+        case-insensitive, dates inclusive; an undated article never matches a date range)."""
+        clauses, params = ["id > ?"], [after or ""]
+        if publishers:
+            clauses.append(f"lower(publisher) IN ({','.join('?' * len(publishers))})")
+            params += [p.lower() for p in publishers]
+        if published_from:
+            clauses.append("substr(published_at, 1, 10) >= ?")
+            params.append(published_from[:10])
+        if published_to:
+            clauses.append("substr(published_at, 1, 10) <= ?")
+            params.append(published_to[:10])
+        rows = self.db.query("SELECT id, title, publisher, author, published_at, updated_at, url, fetched_at, format, content_hash, "
+                             f"ingested_at, cluster_id FROM articles WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+                             [*params, limit])
+        return [ArticleSummary(*r) for r in rows]
 
     def cluster_members(self, cluster_id: str) -> list[str]:
         return self.clusters([cluster_id]).get(cluster_id, [])

@@ -1,7 +1,11 @@
 """The FAISS index's life: loaded from the newest saved file, synced with SQLite, saved per generation.
 
 SQLite holds every vector, so the FAISS file is derived state: a missing, stale or damaged
-file costs a sync or a rebuild, never data. FAISS ids are a chunk's row id shifted left by
+file costs a sync or a rebuild, never data. A file is tied to its database: it carries the
+index's id (``meta.index_id``, random, set when the index is created) and the generation it
+was saved at, so a file copied from another index, or from a generation this database never
+committed, is rebuilt from SQLite rather than searched: its ids would name another archive's
+passages. FAISS ids are a chunk's row id shifted left by
 :data:`SLOT_BITS` plus a slot: its sentences 0..1022, the passage itself 1023.
 """
 
@@ -89,16 +93,19 @@ class VectorFiles:
             return self._vectors
 
     def _load_saved_vectors(self) -> VectorIndex:
-        """The newest saved FAISS file, or an empty index when there is none or it is damaged."""
+        """The newest saved FAISS file if it is this index's, of a committed generation; else an empty index (when
+        there is none, or it is damaged, or another index's)."""
         saved = sorted(self.data_dir.glob("vectors-*.npz"))
         if saved:
             try:
-                index, _ = VectorIndex.load(saved[-1], self.dim)
+                index, generation = VectorIndex.load(saved[-1], self.dim, index_id=self.db.meta("index_id"))
+                if generation > self.db.generation:
+                    raise ValueError(f"it was saved at generation {generation}, after this database's {self.db.generation}")
                 if index.index_type == self.index_type:
                     self._vectors_file = saved[-1]
                     return index
-            except Exception as exc:  # any damage at all: SQLite holds every vector, rebuild from it
-                logger.warning("FAISS file %s is unreadable (%s); rebuilding it from SQLite", saved[-1], exc)
+            except Exception as exc:  # damaged, or not this database's: SQLite holds every vector, rebuild from it
+                logger.warning("FAISS file %s cannot be used (%s); rebuilding it from SQLite", saved[-1], exc)
         self._vectors_file = None
         return VectorIndex(self.index_type, self.dim)
 
@@ -107,7 +114,7 @@ class VectorFiles:
         index = self.vectors()
         path = self._vector_path(self._vectors_generation)
         if self._vectors_file != path:
-            index.save(path, self._vectors_generation)
+            index.save(path, self._vectors_generation, self.db.meta("index_id") or "")
             self._vectors_file = path
         for old in self.data_dir.glob("vectors-*.npz"):
             if old != path:

@@ -9,10 +9,13 @@ from flask import Flask, Response
 
 from ..config import Settings
 from ..runtime import Engine
+from .auth import install_auth
 from .context import EXTENSION
 from .cors import install_cors
 from .errors import install_error_handlers
-from .routes import articles_bp, ask_bp, health_bp, openai_bp, spec_bp, stream_bp, widget_bp
+from .limits import install_rate_limits
+from .observability import install_observability
+from .routes import articles_bp, ask_bp, health_bp, jobs_bp, metrics_bp, openai_bp, spec_bp, stream_bp, widget_bp
 from .serialize import SafeJSONProvider
 
 __all__ = ["API_CSP", "PAGE_CSP", "create_app"]
@@ -26,16 +29,19 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the service: defaults, then ``NEWSDESK_*`` variables, then ``overrides`` (tests)."""
     settings = settings or Settings.from_env(**overrides)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the widget's files have their own routes (routes/widget.py)
     app.json = SafeJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     engine = Engine(settings)
     app.extensions[EXTENSION] = engine
     atexit.register(engine.close)  # a gunicorn worker's engine lives as long as the worker
-    for blueprint in (ask_bp, stream_bp, openai_bp, articles_bp, health_bp, spec_bp, widget_bp):
+    for blueprint in (ask_bp, stream_bp, openai_bp, articles_bp, jobs_bp, health_bp, metrics_bp, spec_bp, widget_bp):
         app.register_blueprint(blueprint)
     install_cors(app, settings.allowed_origins)
     install_error_handlers(app, settings.max_request_bytes)
+    install_observability(app, settings)
+    install_rate_limits(app, settings)  # before the key check: refused requests count too
+    install_auth(app, settings)
 
     @app.after_request
     def headers(response: Response) -> Response:

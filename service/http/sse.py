@@ -13,16 +13,18 @@ milliseconds and is sent sentence by sentence.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from flask import Response, stream_with_context
 
-from ..domain import AnswerSentence, Citation, Filters
+from ..domain import AnswerPart, AnswerSentence, Citation, Filters
 from ..errors import ApiError
 from ..runtime import Conversation, Engine, Reply
 from .errors import error_body
@@ -38,20 +40,28 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {to_json(data)}\n\n"
 
 
+def _text_event(parts: list[AnswerPart]) -> dict[str, Any]:
+    """A ``text`` event: the text, and its ``parts``, where the answer's own markers stand apart from quoted text."""
+    return {"text": "".join(p.text for p in parts), "parts": [asdict(p) for p in parts]}
+
+
 def answer_events(reply: Reply) -> Iterator[tuple[str, Any]]:
-    """The ``citation`` and ``text`` events of a finished answer: text pieces concatenate to exactly the answer."""
+    """The ``citation`` and ``text`` events of a finished answer, a text event up to each marker: text pieces
+    concatenate to exactly the answer."""
     answer = reply.result.answer
     citations = {c.n: c.to_dict() for c in answer.citations}
-    pieces = [(f"{s.text} [{s.citations[0]}]", s.citations) for s in answer.sentences if s.supported and s.citations]
-    if answer.abstained or " ".join(p for p, _ in pieces) != answer.answer:
-        pieces = [(answer.answer, tuple(citations))]
+    pieces: list[list[AnswerPart]] = [[]]
+    for part in answer.parts():
+        pieces[-1].append(part)
+        if part.n is not None:
+            pieces.append([])
     sent: set[int] = set()
-    for i, (text, numbers) in enumerate(pieces):
-        for n in numbers:
-            if n not in sent and n in citations:
-                sent.add(n)
-                yield "citation", citations[n]
-        yield "text", {"text": text if i == 0 else " " + text}
+    for piece in (p for p in pieces if p):
+        for part in piece:
+            if part.n in citations and part.n not in sent:
+                sent.add(part.n)
+                yield "citation", citations[part.n]
+        yield "text", _text_event(piece)
 
 
 def live_events(engine: Engine, question: str, conversation: Conversation, *, mode: str | None = None,
@@ -69,8 +79,9 @@ def live_events(engine: Engine, question: str, conversation: Conversation, *, mo
     def on_sentence(sentence: AnswerSentence, citations: list[Citation]) -> None:
         for citation in citations:
             events.put(("citation", citation.to_dict()))
-        streamed.append(f"{sentence.text} [{sentence.citations[0]}]")
-        events.put(("text", {"text": streamed[-1] if len(streamed) == 1 else " " + streamed[-1]}))
+        event = _text_event(sentence.parts(first=not streamed))
+        streamed.append(event["text"])
+        events.put(("text", event))
 
     def work() -> None:
         try:
@@ -82,7 +93,8 @@ def live_events(engine: Engine, question: str, conversation: Conversation, *, mo
             logger.exception("stream failed")
             events.put(("error", error_body("internal_error", "unexpected error; see the server log")))
 
-    threading.Thread(target=work, name="newsdesk-answer", daemon=True).start()
+    # In the request's context, so what the answer logs carries the request id.
+    threading.Thread(target=contextvars.copy_context().run, args=(work,), name="newsdesk-answer", daemon=True).start()
     while True:
         event, data = events.get()
         if event == "reply":

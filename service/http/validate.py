@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from flask import Request
@@ -15,10 +15,13 @@ from ..errors import BadRequest, InvalidField, UnsupportedMediaType
 from ..query.timeframe import parse_as_of
 
 __all__ = ["ASK_FIELDS", "MAX_QUESTION_CHARS", "MAX_TOP_K", "MODES", "AskRequest", "ask_request", "check_mode", "json_body",
-           "parse_ask", "parse_filters", "parse_highlights", "parse_moment"]
+           "parse_ask", "parse_conversation_id", "parse_filters", "parse_highlights", "parse_moment"]
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 20
+# as_of lies within these, so every period reckoned from it ("last week", "next year") is a date Python can hold.
+AS_OF_RANGE = (datetime(1000, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
+MAX_JSON_DEPTH = 32  # no request nests beyond 4 levels; a deeper one would only exhaust the stack of whatever reads it
 MODES = ("extractive", "llm")
 ASK_FIELDS = ("question", "top_k", "filters", "mode", "conversation_id", "as_of")
 FILTER_FIELDS = ("publisher", "published_from", "published_to")
@@ -35,15 +38,41 @@ class AskRequest:
 
 
 def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object: 415 unless it says JSON, 400 unless it is a JSON object."""
+    """The request's JSON object: 415 unless it says JSON, 400 unless it is a JSON object of Unicode text
+    nested at most :data:`MAX_JSON_DEPTH` levels (see :func:`_check_tree`)."""
     if not request.is_json:
         raise UnsupportedMediaType(f"send the body as JSON with 'Content-Type: application/json' (got {request.content_type or 'none'!r})")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser ran out of stack
+        raise BadRequest(f"the body nests JSON more than {MAX_JSON_DEPTH} levels deep") from None
     if body is None:
         raise BadRequest("the body is not valid JSON")
+    _check_tree(body)
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
     return body
+
+
+def _check_tree(body: Any) -> None:
+    """Walked without recursion: 400 for JSON nested deeper than :data:`MAX_JSON_DEPTH`, which every later
+    recursive reader (``repr``, the JSON encoder) could fail on, and for an escaped lone surrogate
+    (``"\\ud800"``): valid JSON syntax, but no Unicode character, so no tokenizer, database or UTF-8
+    response can take it."""
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise BadRequest(f"the body nests JSON more than {MAX_JSON_DEPTH} levels deep")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending += [(item, depth + 1) for item in items]
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise BadRequest(f"the body has an escaped lone surrogate (\\u{ord(value[exc.start]):04x}), which is not "
+                                 "a Unicode character: send text as UTF-8 or as escaped surrogate pairs") from None
 
 
 def parse_ask(body: dict[str, Any], default_top_k: int) -> AskRequest:
@@ -58,15 +87,22 @@ def parse_ask(body: dict[str, Any], default_top_k: int) -> AskRequest:
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidField(f"'question' is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
     top_k = body.get("top_k", default_top_k)
+    if isinstance(top_k, float) and top_k.is_integer():  # 9.0 is the JSON number 9, as JSON Schema's "integer" has it
+        top_k = int(top_k)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
         raise InvalidField(f"'top_k' must be an integer from 1 to {MAX_TOP_K}")
     mode = body.get("mode")
     if mode is not None and mode not in MODES:
         raise InvalidField(f"'mode' must be one of {', '.join(MODES)}")
-    conversation_id = body.get("conversation_id")
-    if conversation_id is not None and (not isinstance(conversation_id, str) or not re.fullmatch(r"[\w-]{1,100}", conversation_id)):
+    return AskRequest(question.strip(), top_k, parse_filters(body.get("filters")), mode,
+                      parse_conversation_id(body.get("conversation_id")), parse_moment(body.get("as_of")))
+
+
+def parse_conversation_id(raw: Any) -> str | None:
+    """A ``conversation_id`` as the service makes them (``c_`` and URL-safe base64), or absent."""
+    if raw is not None and (not isinstance(raw, str) or not re.fullmatch(r"[\w-]{1,100}", raw, re.ASCII)):
         raise InvalidField("'conversation_id' must be 1-100 letters, digits, '-' or '_'")
-    return AskRequest(question.strip(), top_k, parse_filters(body.get("filters")), mode, conversation_id, parse_moment(body.get("as_of")))
+    return raw
 
 
 def ask_request(request: Request, settings: Settings) -> AskRequest:
@@ -83,9 +119,12 @@ def parse_moment(raw: Any, where: str = "as_of") -> datetime | None:
     if not isinstance(raw, str):
         raise InvalidField(f"'{where}' must be an ISO 8601 date or date-time string such as 2023-01-13T10:00:00Z")
     try:
-        return parse_as_of(raw)
-    except ValueError as exc:
+        moment = parse_as_of(raw)
+    except (ValueError, OverflowError) as exc:  # OverflowError: an offset moves year 1 or 9999 out of range
         raise InvalidField(f"'{where}': {exc}") from None
+    if not AS_OF_RANGE[0] <= moment < AS_OF_RANGE[1]:
+        raise InvalidField(f"'{where}' must be in the years {AS_OF_RANGE[0].year} to {AS_OF_RANGE[1].year - 1}")
+    return moment
 
 
 def check_mode(mode: str | None, settings: Settings) -> None:
@@ -125,8 +164,8 @@ def parse_filters(raw: Any) -> Filters | None:
 
 
 def parse_highlights(raw: str | None, length: int) -> list[tuple[int, int]]:
-    """``"10-42,100-120"`` as ranges inside an article of ``length`` characters."""
-    if not raw:
+    """``"10-42,100-120"`` as ranges inside an article of ``length`` characters; absent is none, empty is an error."""
+    if raw is None:
         return []
     ranges = []
     for part in raw.split(","):

@@ -6,11 +6,14 @@ the January talks between Russia and the United States held?" it means the talks
 
 * offline (always available): a question that leans on the conversation (it opens with
   "and", "what about"…; or refers back with "it", "they", "them"…; or names nothing of
-  its own) is searched together with the earlier question it follows, first within the
-  stories the last answer cited (what "it" most likely refers to), then, if that finds
-  nothing good enough, in the whole archive. The earlier question's words are passed on
-  as ``context``: the answerer counts them at half weight, so the answer must still
-  match what the follow-up asks;
+  its own) is searched together with the earlier question it follows (and, if that one
+  leaned on the conversation too, the ones before it, back to the question that set the
+  topic: at most :data:`HISTORY_TURNS`, newest first, cut to ``context_chars``), first
+  within the stories the last answer cited (what "it" most likely refers to), then, if
+  that finds nothing good enough, in the whole archive. The earlier questions' words are
+  passed on as ``context``: the answerer counts them at half weight, so the answer must
+  still match what the follow-up asks. Earlier questions, never earlier search queries:
+  a query carries its own conversation, and chaining them grew without end;
 * LLM mode: the configured server rewrites the follow-up into a standalone question
   (``prompts/rewrite.jinja``); if it is down, slow or says something unusable, the
   offline resolution is used instead.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+import textwrap
 from typing import Any
 
 from haystack import component
@@ -39,7 +43,7 @@ __all__ = ["FollowUpResolver", "leans_on_history"]
 
 logger = logging.getLogger(__name__)
 
-HISTORY_TURNS = 3  # the rewrite prompt sees at most this many earlier turns
+HISTORY_TURNS = 3  # a follow-up (offline, or the rewrite prompt) leans on at most this many earlier turns
 _OPENERS = re.compile(r"^\s*(and|but|so|also|then|what about|how about|and what about|what else|why|how come)\b", re.I)
 _BACK_REFERENCES = re.compile(
     r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|these|those|the same|such|"
@@ -55,6 +59,17 @@ def leans_on_history(question: str) -> bool:
     return not named and len(content_terms(question)) <= 2
 
 
+def _earlier_questions(history: list[Turn], limit: int) -> str:
+    """What a follow-up leans on: the earlier questions back to the one that set the topic (see module
+    doc), newest first, cut at a word to at most ``limit`` characters whatever the conversation's length."""
+    questions = []
+    for turn in reversed(history[-HISTORY_TURNS:]):
+        questions.append(turn.question)
+        if not leans_on_history(turn.question):
+            break
+    return textwrap.shorten(" ".join(questions), limit, placeholder=" …")
+
+
 def _usable_rewrite(rewrite: str, question: str) -> bool:
     """A rewrite is kept only if it is one short question that still asks what was asked."""
     if not rewrite or "\n" in rewrite.strip() or len(rewrite) > 3 * len(question) + 200:
@@ -67,7 +82,8 @@ def _usable_rewrite(rewrite: str, question: str) -> bool:
 class FollowUpResolver:
     """Turns a question and the conversation so far into what to search and what to answer."""
 
-    def __init__(self, llm: LLMSettings | None) -> None:
+    def __init__(self, llm: LLMSettings | None, context_chars: int) -> None:
+        self.context_chars = context_chars
         self._builder = ChatPromptBuilder(template=load_prompt("rewrite"), required_variables=["question", "history"])
         self._generator = chat_generator(llm, max_tokens=80) if llm else None
 
@@ -81,9 +97,9 @@ class FollowUpResolver:
             rewrite = self._rewrite(question, history[-HISTORY_TURNS:])
             if rewrite:
                 return {"query": rewrite, "question": rewrite, "context": "", "stories": []}
-        previous = history[-1]
-        return {"query": f"{question} {previous.query}", "question": question, "context": previous.query,
-                "stories": list(previous.cited) if focus else []}
+        context = _earlier_questions(history, self.context_chars)
+        return {"query": f"{question} {context}", "question": question, "context": context,
+                "stories": list(history[-1].cited) if focus else []}
 
     def _rewrite(self, question: str, history: list[Turn]) -> str | None:
         messages = self._builder.run(question=question, history=history)["prompt"]

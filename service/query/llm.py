@@ -3,8 +3,8 @@
 The model is asked to cite the numbered passages as ``[n]``. Its reply is then checked
 sentence by sentence (:func:`verify_generated`): a marker outside ``1..len(passages)`` is
 removed; a sentence is kept only if one of the passages it cites contains a sentence
-that supports it (the same content words, or the same meaning by embedding), and its
-citation becomes that supporting sentence, quoted exactly from the original article.
+that supports it (the same content words, or the same meaning by embedding) and is still
+exactly the stored original's text at its offsets, and its citation becomes that sentence.
 Sentences without support are dropped from the answer and reported with the reason.
 When the server is down, slow or answers nothing usable, the extractive answer is
 returned with a warning, never an error.
@@ -32,9 +32,10 @@ from newsdesk.index.text import content_terms, split_sentences
 from newsdesk.prompts import load_prompt
 
 from ..config import LLMSettings
-from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, Passage
+from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, Passage, answer_text
 from ..errors import LLMUnavailable
 from .sentences import passage_sentences
+from .verify import quote_matches
 
 __all__ = ["NOT_IN_ARCHIVE", "GeneratedAnswerVerifier", "LLMAnswerer", "OnSentence", "SentenceStream", "chat_generator",
            "generated_sentences", "support", "verify_generated"]
@@ -79,18 +80,22 @@ class GeneratedAnswerVerifier:
         for n in sorted(set(cited) - set(in_range)):
             self.warnings.append(f"removed citation [{n}]: there were only {len(passages)} passages")
         terms = set(content_terms(claim))
-        best: tuple[float, Passage, Sentence] | None = None
+        scored: list[tuple[float, Passage, Sentence]] = []
         for n in in_range:
             for sentence, source_vector in passage_sentences(self.store, passages[n - 1].stored):
-                score = support(terms, vector, frozenset(content_terms(sentence.text)), source_vector)
-                if best is None or score > best[0]:
-                    best = (score, passages[n - 1], sentence)
+                scored.append((support(terms, vector, frozenset(content_terms(sentence.text)), source_vector), passages[n - 1], sentence))
+        scored.sort(key=lambda s: -s[0])  # stable: of equal support, the first cited
+        # Checked here, not only at the last gate, since a streamed sentence is sent the moment it is verified.
+        best = next((s for s in scored if s[0] >= SUPPORT_THRESHOLD and
+                     quote_matches(self.store, s[1].article_id, s[2].start, s[2].end, s[2].text)), None)
         new: list[Citation] = []
         if not in_range:
             result = AnswerSentence(claim, (), False, "cites no passage")
-        elif best is None or best[0] < SUPPORT_THRESHOLD:
+        elif not scored or scored[0][0] < SUPPORT_THRESHOLD:
             result = AnswerSentence(claim, (), False,
-                                    f"not supported by the passages it cites (best support {best[0] if best else 0:.2f} < {SUPPORT_THRESHOLD})")
+                                    f"not supported by the passages it cites (best support {scored[0][0] if scored else 0:.2f} < {SUPPORT_THRESHOLD})")
+        elif best is None:
+            result = AnswerSentence(claim, (), False, "the sentences that support it no longer match the stored article")
         else:
             _, passage, sentence = best
             citation = next((c for c in self.citations if (c.article_id, c.start) == (passage.article_id, sentence.start)), None)
@@ -108,7 +113,7 @@ class GeneratedAnswerVerifier:
         dropped = [s for s in self.sentences if not s.supported]
         if dropped:
             warnings.append(f"dropped {len(dropped)} of {len(self.sentences)} generated sentence(s) that their citations do not support")
-        text = " ".join(f"{s.text} [{s.citations[0]}]" for s in self.sentences if s.supported)
+        text = answer_text([s for s in self.sentences if s.supported])
         return Answer(text, list(self.citations), False, "llm", sentences=list(self.sentences), warnings=warnings)
 
 

@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 from haystack import Pipeline
+from haystack.core.errors import PipelineRuntimeError
 
 from newsdesk.index.embed import Embedder
+from newsdesk.index.errors import IndexError_
 from newsdesk.index.store import ReadStore
 
 from ..config import LLMSettings, Settings
@@ -60,6 +62,17 @@ def add_retrieval(pipeline: Pipeline, store: ReadStore, embedder: Embedder, cand
     pipeline.connect("fusion.passages", "collapse.passages")
 
 
+def _run(pipeline: Pipeline, inputs: dict[str, Any], outputs: set[str]) -> dict[str, Any]:
+    """``pipeline.run``, with an index failure in a component raised as itself rather than wrapped by Haystack,
+    so that callers can tell the index failing (the service's 503) from a bug."""
+    try:
+        return pipeline.run(inputs, include_outputs_from=outputs)
+    except PipelineRuntimeError as exc:
+        if isinstance(exc.__cause__, IndexError_):
+            raise exc.__cause__
+        raise
+
+
 @dataclass(frozen=True)
 class Retrieved:
     passages: list[Passage]
@@ -68,8 +81,8 @@ class Retrieved:
 
 def retrieve(pipeline: Pipeline, query: str, top_k: int, filters: Filters | None = None) -> Retrieved:
     """The fused, collapsed top passages of a retrieval pipeline, with the query embedding the dense side computed."""
-    result = pipeline.run({"filters": {"filters": filters, "query": query, "question": query}, "collapse": {"top_k": top_k}},
-                          include_outputs_from={"dense"})
+    result = _run(pipeline, {"filters": {"filters": filters, "query": query, "question": query}, "collapse": {"top_k": top_k}},
+                  {"dense"})
     return Retrieved(result["collapse"]["passages"], result["dense"]["query_embedding"])
 
 
@@ -77,12 +90,12 @@ class QueryPipeline:
     """Builds the pipeline once; ``ask`` runs it for one question."""
 
     def __init__(self, store: ReadStore, embedder: Embedder, *, candidates: int, fusion: str, abstain_below: float,
-                 top_k: int, llm: LLMSettings | None) -> None:
+                 top_k: int, llm: LLMSettings | None, followup_context_chars: int) -> None:
         self.store = store
         self.top_k = top_k
         self.llm_configured = llm is not None
         self.pipeline = Pipeline()
-        self.pipeline.add_component("resolve", FollowUpResolver(llm))
+        self.pipeline.add_component("resolve", FollowUpResolver(llm, followup_context_chars))
         add_retrieval(self.pipeline, store, embedder, candidates, fusion)
         self.pipeline.add_component("extractive", ExtractiveAnswerer(store, abstain_below=abstain_below, model=default_model()))
         self.pipeline.add_component("llm", LLMAnswerer(store, embedder, llm))
@@ -112,7 +125,8 @@ class QueryPipeline:
     def from_settings(cls, store: ReadStore, embedder: Embedder, settings: Settings, **overrides: Any) -> QueryPipeline:
         """The pipeline ``settings`` describe (``overrides`` replace single arguments), warmed up."""
         arguments: dict[str, Any] = {"candidates": settings.retrieval_candidates, "fusion": settings.fusion,
-                                     "abstain_below": settings.abstain_below, "top_k": settings.top_k, "llm": settings.llm}
+                                     "abstain_below": settings.abstain_below, "top_k": settings.top_k, "llm": settings.llm,
+                                     "followup_context_chars": settings.followup_context_chars}
         pipeline = cls(store, embedder, **{**arguments, **overrides})
         pipeline.warm_up()
         return pipeline
@@ -139,10 +153,10 @@ class QueryPipeline:
                   "extractive": {"as_of": as_of},
                   "llm": {"use_llm": use_llm, "on_sentence": on_sentence}}
         outputs = {"resolve", "filters"}
-        result = self.pipeline.run(inputs, include_outputs_from=outputs)
+        result = _run(self.pipeline, inputs, outputs)
         if result["sources"]["answer"].abstained and result["resolve"]["stories"]:
             # The follow-up is not answered by the stories just discussed: look in the whole archive.
             inputs["resolve"]["focus"] = False
-            result = self.pipeline.run(inputs, include_outputs_from=outputs)
+            result = _run(self.pipeline, inputs, outputs)
         return AskResult(result["sources"]["answer"], {"total_ms": round(1000 * (time.perf_counter() - started), 2)},
                          query=result["resolve"]["query"], as_of=as_of, timeframe=result["filters"]["timeframe"])

@@ -1,9 +1,11 @@
 """The last gate before a response: every quote is re-read from the stored original.
 
 An answerer builds citations from stored sentences, so they match by construction; this
-check makes that a guarantee at the boundary rather than a property of today's code. A
-citation whose quote is not exactly ``raw_text[start:end]`` of its article is removed,
-the sentences that leaned on it lose it, and a warning says so. A short answer is checked
+check makes that a guarantee at the boundary rather than a property of today's code (the
+stored original can be edited in place under an index). A citation whose quote is not
+exactly ``raw_text[start:end]`` of its article is removed, with a warning; a sentence left
+with no citation is unsupported and leaves the answer's text (it stays in ``sentences``
+with its reason), and an answer with no verified sentence left abstains. A short answer is checked
 the same way and removed, with a warning, if its text or its citation fails. The sources
 listed beside the answer (:mod:`.sources`, built after this gate from the verified
 citations) pass the same check through :func:`verified_sources` before they leave.
@@ -18,7 +20,7 @@ from haystack import component
 
 from newsdesk.index.store import ReadStore
 
-from ..domain import Answer, Citation, ShortAnswer
+from ..domain import ABSTENTION, Answer, Citation, ShortAnswer, answer_text
 
 __all__ = ["CitationVerifier", "quote_matches", "verified_sources"]
 
@@ -40,7 +42,8 @@ def verified_sources(store: ReadStore, answer: Answer) -> Answer:
 
 @component
 class CitationVerifier:
-    """Drops any citation (and short answer) whose text is not the original text at its offsets."""
+    """Drops any citation (and short answer) whose text is not the original text at its offsets, and the sentences
+    that rested on it: what cannot be verified never reaches the reader."""
 
     def __init__(self, store: ReadStore) -> None:
         self.store = store
@@ -63,7 +66,11 @@ class CitationVerifier:
                 sentences.append(dataclasses.replace(sentence, citations=kept, supported=bool(kept) and sentence.supported,
                                                      reason=sentence.reason or "its citation did not match the source"))
         warnings = answer.warnings + [f"citation [{n}] did not match its article's text and was removed" for n in sorted(bad)]
-        return {"answer": dataclasses.replace(answer, citations=[c for c in answer.citations if c.n not in bad],
+        shown = [s for s in sentences if s.supported and s.citations]
+        if not shown:  # nothing verified is left: abstain, as an answerer does, with the closest stories
+            return {"answer": Answer(ABSTENTION, [], True, answer.mode, closest=answer.closest, evidence_score=answer.evidence_score,
+                                     warnings=warnings + ["no sentence of the answer could be verified against its sources"])}
+        return {"answer": dataclasses.replace(answer, answer=answer_text(shown), citations=[c for c in answer.citations if c.n not in bad],
                                               sentences=sentences, warnings=warnings)}
 
     def _short_answer_holds(self, short: ShortAnswer, citations: list[Citation]) -> bool:

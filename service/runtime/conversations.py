@@ -1,10 +1,17 @@
-"""Conversation history, persisted in SQLite next to the index, forgotten after a time-to-live.
+"""Conversation history, persisted in SQLite next to the index, bounded, and deleted after a time-to-live.
 
-A conversation is a list of turns (question, what was searched, answer, cited articles).
-It lives in its own database file (``conversations.sqlite3`` in the data folder), so the
-index stays read-only for the service. Every gunicorn worker opens it; SQLite's WAL mode
-and one short transaction per write keep them consistent. A conversation whose last turn
-is older than the TTL is deleted the next time anyone writes, and is unknown from then on.
+A conversation is a list of turns (question, the beginning of the answer, cited articles):
+what a follow-up leans on, and no more (not the search query, which carried the
+conversation before it). It lives in its own database file (``conversations.sqlite3`` in
+the data folder), so the index stays read-only for the service. Every gunicorn worker
+opens it; SQLite's WAL mode and one short ``BEGIN IMMEDIATE`` transaction per write keep
+them consistent, and keep these bounds whichever workers write to a conversation at once:
+
+* a conversation holds its newest ``max_turns`` turns: the write of one more deletes the oldest;
+* a turn holds the first ``answer_chars`` characters of its answer (cut at a word); its
+  question is at most the API's 2,000 characters, its cited ids at most ``top_k``;
+* a conversation whose last turn is older than the TTL is unknown from then on, and is
+  deleted with its turns by the next write to any conversation.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +34,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations(id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS turns(
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL, question TEXT NOT NULL, query TEXT NOT NULL, answer TEXT NOT NULL,
+    seq INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL,
     cited TEXT NOT NULL, created REAL NOT NULL,
     PRIMARY KEY(conversation_id, seq)
 ) WITHOUT ROWID;
@@ -35,9 +43,12 @@ CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated);
 
 
 class ConversationStore:
-    def __init__(self, data_dir: Path, ttl_seconds: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, data_dir: Path, ttl_seconds: float, *, max_turns: int, answer_chars: int,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = Path(data_dir) / DB_NAME
         self.ttl = ttl_seconds
+        self.max_turns = max_turns
+        self.answer_chars = answer_chars
         self._clock = clock
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
@@ -50,6 +61,10 @@ class ConversationStore:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # the workers open it at once: one of them migrates
+            if any(column[1] == "query" for column in db.execute("PRAGMA table_info(turns)")):  # turns kept their search query
+                db.execute("ALTER TABLE turns DROP COLUMN query")
+            db.execute("COMMIT")
             self._db = db
         return self._db
 
@@ -65,15 +80,17 @@ class ConversationStore:
             return []
         with self._lock:
             rows = self._connect().execute(
-                "SELECT question, query, answer, cited FROM turns WHERE conversation_id=? ORDER BY seq", (conversation_id,)).fetchall()
-        return [Turn(q, query, answer, tuple(json.loads(cited))) for q, query, answer, cited in rows]
+                "SELECT question, answer, cited FROM turns WHERE conversation_id=? ORDER BY seq", (conversation_id,)).fetchall()
+        return [Turn(question, answer, tuple(json.loads(cited))) for question, answer, cited in rows]
 
     def new_id(self) -> str:
         return "c_" + secrets.token_urlsafe(16)
 
     def add_turn(self, conversation_id: str, turn: Turn) -> None:
-        """Append a turn (creating the conversation), and forget every expired conversation."""
+        """Append a turn (creating the conversation) and delete what falls out of the bounds: the
+        conversation's turns before its newest ``max_turns``, and every expired conversation."""
         now = self._clock()
+        answer = textwrap.shorten(turn.answer, self.answer_chars, placeholder=" …")
         with self._lock:
             db = self._connect()
             db.execute("BEGIN IMMEDIATE")
@@ -82,8 +99,9 @@ class ConversationStore:
                 db.execute("INSERT INTO conversations(id, created, updated) VALUES(?, ?, ?) "
                            "ON CONFLICT(id) DO UPDATE SET updated=excluded.updated", (conversation_id, now, now))
                 seq = db.execute("SELECT coalesce(max(seq), -1) + 1 FROM turns WHERE conversation_id=?", (conversation_id,)).fetchone()[0]
-                db.execute("INSERT INTO turns VALUES(?, ?, ?, ?, ?, ?, ?)",
-                           (conversation_id, seq, turn.question, turn.query, turn.answer, json.dumps(list(turn.cited)), now))
+                db.execute("INSERT INTO turns(conversation_id, seq, question, answer, cited, created) VALUES(?, ?, ?, ?, ?, ?)",
+                           (conversation_id, seq, turn.question, answer, json.dumps(list(turn.cited)), now))
+                db.execute("DELETE FROM turns WHERE conversation_id=? AND seq <= ?", (conversation_id, seq - self.max_turns))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

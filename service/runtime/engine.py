@@ -7,23 +7,41 @@ that process; :func:`create_app` closes them when the process ends.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 from newsdesk.index.embed import Embedder
-from newsdesk.index.errors import IndexError_
-from newsdesk.index.store import ReadStore
+from newsdesk.index.errors import IndexDamaged, IndexError_, IndexIncompatible, IndexNotBuilt
+from newsdesk.index.store import ArticleStore, ReadStore
 
 from ..config import Settings
 from ..domain import AskResult, Filters, Turn
 from ..errors import IndexUnavailable
+from ..metrics import ANSWERS
 from ..query.llm import OnSentence
 from ..query.pipeline import QueryPipeline
 from .conversations import ConversationStore
 
-__all__ = ["Conversation", "Engine", "Reply"]
+__all__ = ["Conversation", "Engine", "Reply", "index_unavailable"]
+
+logger = logging.getLogger(__name__)
+
+
+def index_unavailable(exc: IndexError_) -> IndexUnavailable:
+    """What a client is told when the index fails: which part failed and what to do, never a server path.
+    The operator's detail (the file, SQLite's own words) goes to the log."""
+    if isinstance(exc, IndexNotBuilt):
+        return IndexUnavailable("there is no index yet: run `newsdesk ingest` first")
+    logger.error("the index is unavailable: %s", exc)
+    if isinstance(exc, IndexDamaged):
+        return IndexUnavailable("the index database is damaged: restore it from a backup, or rebuild it with "
+                                "`newsdesk ingest` into an empty data directory")
+    if isinstance(exc, IndexIncompatible):
+        return IndexUnavailable(str(exc))  # schema versions and model names, no path
+    return IndexUnavailable("the index database cannot be read; the server log says why")
 
 
 @dataclass(frozen=True)
@@ -53,7 +71,8 @@ class Engine:
         self._store: ReadStore | None = None
         self._pipeline: QueryPipeline | None = None
         self._embedder = Embedder(batch_size=settings.embed_batch_size)
-        self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds)
+        self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds,
+                                               max_turns=settings.conversation_max_turns, answer_chars=settings.conversation_answer_chars)
 
     @property
     def store(self) -> ReadStore:
@@ -62,10 +81,20 @@ class Engine:
             with self._lock:
                 if self._store is None:
                     try:
-                        self._store = self.settings.open_store()
+                        self._store = self._open_store()
                     except IndexError_ as exc:
-                        raise IndexUnavailable(str(exc)) from exc
+                        raise index_unavailable(exc) from exc
         return self._store
+
+    def _open_store(self) -> ArticleStore:
+        """The index with its pages checked once, so a damaged file is refused (503) rather than half-read."""
+        store = self.settings.open_store()
+        try:
+            store.check_pages()
+        except IndexError_:
+            store.close()
+            raise
+        return store
 
     @property
     def pipeline(self) -> QueryPipeline:
@@ -73,7 +102,10 @@ class Engine:
             store = self.store
             with self._lock:
                 if self._pipeline is None:
-                    self._pipeline = QueryPipeline.from_settings(store, self._embedder, self.settings)
+                    try:
+                        self._pipeline = QueryPipeline.from_settings(store, self._embedder, self.settings)
+                    except IndexError_ as exc:
+                        raise index_unavailable(exc) from exc
         return self._pipeline
 
     def conversation(self, conversation_id: str | None, history: list[Turn] | None = None) -> Conversation:
@@ -92,13 +124,17 @@ class Engine:
     def ask(self, question: str, conversation: Conversation, *, top_k: int | None = None, filters: Filters | None = None,
             mode: str | None = None, on_sentence: OnSentence | None = None, as_of: datetime | None = None) -> Reply:
         """Answer within ``conversation``: its history resolves follow-ups, and the turn is saved to it."""
-        result = self.pipeline.ask(question, top_k=top_k, filters=filters, mode=mode,
-                                   history=conversation.history, on_sentence=on_sentence, as_of=as_of)
+        try:
+            result = self.pipeline.ask(question, top_k=top_k, filters=filters, mode=mode,
+                                       history=conversation.history, on_sentence=on_sentence, as_of=as_of)
+        except IndexError_ as exc:
+            raise index_unavailable(exc) from exc
         answer = result.answer
+        ANSWERS.labels(mode=answer.mode, outcome="abstained" if answer.abstained else "answered").inc()
         if conversation.warnings:
             result = dataclasses.replace(result, answer=dataclasses.replace(answer, warnings=conversation.warnings + answer.warnings))
         cited = tuple(dict.fromkeys(c.article_id for c in answer.citations))
-        self.conversations.add_turn(conversation.id, Turn(question, result.query, answer.answer, cited))
+        self.conversations.add_turn(conversation.id, Turn(question, answer.answer, cited))
         return Reply(result, conversation.id)
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ refuses to answer without an index while writing nothing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -34,3 +35,21 @@ def test_no_index_is_503_and_nothing_is_written(tmp_path: Path) -> None:
         response = httpx.post(base + "/ask", json={"question": "Who?"}, timeout=30)
         assert response.status_code == 503 and response.json()["error"]["code"] == "index_unavailable"
         assert not (tmp_path / "empty").exists()
+
+
+def test_two_workers_write_json_lines_with_request_ids_and_share_their_metrics(seed_copy: Path, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with newsdesk_server(seed_copy, log, workers="2") as base:
+        for i in range(20):
+            response = httpx.get(base + "/v1/models", headers={"X-Request-ID": f"e2e-{i}", "Authorization": "Bearer sk-client-secret"},
+                                 timeout=30)
+            assert response.status_code == 200 and response.headers["X-Request-ID"] == f"e2e-{i}"
+        scrapes = [httpx.get(base + "/metrics", headers={"X-Request-ID": f"scrape-{i}"}, timeout=30).text for i in range(30)]
+    models = 'newsdesk_http_requests_total{endpoint="/v1/models",method="GET",status="200"} 20.0'
+    assert all(models in text and "\nnewsdesk_index_articles 5.0\n" in text for text in scrapes)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]  # every line, gunicorn's and the app's, is JSON
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert {line["request_id"] for line in access if line["path"] == "/v1/models"} == {f"e2e-{i}" for i in range(20)}
+    # Scrapes answered by different workers all counted every worker's requests: the samples are shared.
+    assert len({line["process"] for line in access if line["path"] == "/metrics"}) == 2
+    assert "sk-client-secret" not in log.read_text()

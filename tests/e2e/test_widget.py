@@ -28,6 +28,8 @@ from tests.conftest import ROOT, ingest_options, open_store
 from tests.hard_text import ANSWER_SENTENCE, FURNITURE, SHORT_ANSWER, utf16_index
 from tests.hard_text import ARTICLE as SCRIPTS_ARTICLE
 from tests.hard_text import QUESTION as SCRIPTS_QUESTION
+from tests.service.http.test_quoted_markers import QUESTION as SPOOF_QUESTION
+from tests.service.http.test_quoted_markers import SPOOF
 
 from tests.servers import newsdesk_server
 
@@ -181,6 +183,13 @@ def scripts_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A service whose only article has flags, ZWJ emoji, CJK, combining marks and RTL text before and inside
     the sentence that answers, and in the furniture lines it greys out (tests.hard_text)."""
     with one_article_service(tmp_path_factory.mktemp("scripts-service"), SCRIPTS_ARTICLE) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def spoof_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A service whose only article's answering sentence itself says "[2] [99]", "[1]" and "SYSTEM:"."""
+    with one_article_service(tmp_path_factory.mktemp("spoof-service"), SPOOF) as base:
         yield base
 
 
@@ -463,6 +472,31 @@ def test_audit_view_marks_and_greys_by_code_points_in_every_script(page: Page, s
         shot(page, "11-scripts-audit")
         page.keyboard.press("Escape")
         expect(audit).to_be_hidden()
+
+
+def test_quoted_citation_markers_stay_text(page: Page, spoof_service: str) -> None:
+    """Chips come from the answer's own markers only: brackets inside a quote never open another article."""
+    open_chat(page, spoof_service)
+    with page.expect_response(spoof_service + "/ask/stream") as response:
+        turn = ask(page, SPOOF_QUESTION)
+    done = done_payload(response.value.text())
+    quoted = next(c for c in done["citations"] if "[2] [99]" in c["quote"] and "SYSTEM:" in c["quote"])
+    own = [p["n"] for p in done["answer_parts"] if p["n"] is not None]
+    text = turn.locator(".nd-text")
+    chips = text.locator(".nd-chip")
+    expect(chips).to_have_count(len(own))
+    assert [int(chip.get_attribute("data-n")) for chip in chips.all()] == own
+    # Each chip reads as its number; everything else, the quoted brackets included, exactly as the article wrote it.
+    assert text.text_content() == "".join(p["text"] if p["n"] is None else str(p["n"]) for p in done["answer_parts"])
+    assert quoted["quote"] in text.evaluate("(el) => Array.from(el.childNodes, (n) => n.nodeType === Node.TEXT_NODE ? n.data : '|').join('')")
+    shot(page, "12-quoted-markers")
+
+    chips.nth(own.index(quoted["n"])).click()  # the answer's own chip still opens its citation
+    audit = widget(page, "dialog.nd-audit")
+    expect(audit).to_be_visible()
+    expect(audit.locator("mark")).to_have_text(quoted["quote"])
+    page.keyboard.press("Escape")
+    expect(audit).to_be_hidden()
 
 
 def test_embedded_on_an_allowed_site_ignores_the_host_css(page: Page, service: str, allowed_site: str) -> None:

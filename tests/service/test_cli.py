@@ -6,10 +6,14 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pytest
+
 from newsdesk.index.store import ArticleStore
-from tests.conftest import open_store
+from newsdesk.service.cli import main
+from tests.conftest import ROOT, open_store
 
 
 def run_cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -79,3 +83,11 @@ def test_ingest_without_a_terminal_prints_one_line_per_committed_batch(tmp_path:
     parsed = [re.fullmatch(pattern, line) for line in batches]
     assert all(parsed), batches
     assert [(int(m[1]), int(m[2]), int(m[3])) for m in parsed] == [(1, 2, 2), (2, 2, 4), (3, 1, 5)]
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """In process: a real process would spend seconds importing the model stack to print one line."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert exited.value.code == 0 and capsys.readouterr().out == f"newsdesk {version}\n"

@@ -16,8 +16,6 @@
   const BASE = baseUrl(script);
   const PAGE_MODE = script?.dataset.mode === "page";
   const HOST_ID = "newsdesk-widget";
-  const MARKER = /\[(\d+)\]/g;
-  const PARTIAL_MARKER = /\[\d{0,4}$/; // a marker split across two text events
   const MAX_QUESTION = 2000;
   const NETWORK_ERROR = "Could not reach the news archive: the network failed, or this site is not allowed to use it.";
   let lastId = 0;
@@ -157,7 +155,6 @@
     start() {
       this.citations = new Map();
       this.streamed = "";
-      this.pending = "";
       this.unresolved = false;
       this.short.replaceChildren();
       this.short.hidden = true;
@@ -179,29 +176,18 @@
       this.citations.set(citation.n, citation);
     }
 
-    appendText(text) {
-      this.streamed += text;
-      this.pending += text;
-      this.flush(false);
+    appendParts(parts) {
+      this.streamed += parts.map((part) => part.text).join("");
+      this.render(parts);
     }
 
-    /** Renders pending text, holding back a marker that may still be incomplete. */
-    flush(final) {
-      let text = this.pending;
-      this.pending = "";
-      const partial = final ? null : PARTIAL_MARKER.exec(text);
-      if (partial) {
-        this.pending = partial[0];
-        text = text.slice(0, partial.index);
-      }
-      const parts = [];
-      let last = 0;
-      for (const match of text.matchAll(MARKER)) {
-        parts.push(text.slice(last, match.index), this.marker(Number(match[1]), match[0]));
-        last = match.index + match[0].length;
-      }
-      parts.push(text.slice(last));
-      this.text.append(...parts.filter((part) => part !== ""));
+    /**
+     * Chips come only from the server's own markers (parts with ``n``); all else is text, so a "[2]" or "SYSTEM:"
+     * inside a quoted sentence is shown as the article wrote it and never opens anything.
+     */
+    render(parts) {
+      this.text.append(...parts.filter((part) => part.text !== "")
+        .map((part) => (part.n == null ? part.text : this.marker(part.n, part.text))));
       this.widget.followLog();
     }
 
@@ -226,10 +212,9 @@
       if (this.streamed !== answer || this.unresolved) {
         this.text.replaceChildren();
         this.tips.replaceChildren();
-        this.pending = answer;
         this.unresolved = false;
+        this.render(result.answer_parts || [{ text: answer }]);
       }
-      this.flush(true);
       this.showShortAnswer(result.short_answer);
       this.extras.replaceChildren();
       if (result.abstained) this.answer.classList.add("nd-abstained");
@@ -275,7 +260,6 @@
     }
 
     fail(message, retry) {
-      this.flush(true);
       this.el.dataset.state = "error";
       this.extras.replaceChildren(h("div", { class: "nd-error" },
         h("p", { class: "nd-error-text" }, message),
@@ -616,7 +600,7 @@
       } else if (name === "citation") {
         turn.addCitation(data);
       } else if (name === "text") {
-        turn.appendText(data.text || "");
+        turn.appendParts(data.parts || []);
       } else if (name === "done") {
         this.finish(turn, data);
       } else if (name === "error") {

@@ -18,9 +18,13 @@ from newsdesk.service.http import create_app
 BASE_URL = "http://newsdesk.test"
 
 
+# The suites send hundreds of requests a minute from one address: rate limits are off unless a test sets them.
+NO_RATE_LIMITS = {"rate_limit_per_address": "", "rate_limit_per_key": "", "rate_limit_writes": ""}
+
+
 def make_app(data_dir: Path, **settings: Any) -> Flask:
     """The service over ``data_dir``, configured by ``settings`` only (not by this process's environment)."""
-    return create_app(Settings.from_env({}, data_dir=data_dir, **settings))
+    return create_app(Settings.from_env({}, data_dir=data_dir, **{**NO_RATE_LIMITS, **settings}))
 
 
 def in_process(app: Flask) -> httpx.Client:

@@ -182,6 +182,24 @@ def test_openai_endpoint_refuses_bad_requests(server: httpx.Client, body: dict, 
     assert fragment in caught.value.response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("fields, fragment", [
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, "'text'"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": None}]}]}, "'text'"),
+    ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, "'text'"),
+    ({"messages": [{"role": ["user"], "content": "Hi"}, {"role": "user", "content": "Who?"}]}, "'role'"),
+    ({"stream": "yes"}, "'stream'"),
+    ({"metadata": []}, "'metadata'"),
+    ({"metadata": {"as_of": "2023-01-13", "user": 5}}, "'metadata'"),
+    ({"conversation_id": "../x"}, "'conversation_id'"),  # as /ask has it
+])
+def test_openai_endpoint_refuses_mistyped_fields(server: httpx.Client, fields: dict, fragment: str) -> None:
+    """A wrong JSON type anywhere in the request is the client's mistake (422), never a 500 or a silent guess."""
+    body = {"model": "newsdesk", "messages": [{"role": "user", "content": "Who said it?"}], **fields}
+    response = server.post("/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_field" and fragment in response.json()["error"]["message"]
+
+
 # ---- CORS and CSP --------------------------------------------------------------------------
 
 def test_cors_allows_only_configured_origins(server: httpx.Client) -> None:

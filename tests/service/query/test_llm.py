@@ -169,7 +169,7 @@ def test_verifier_drops_out_of_range_and_unsupported_sentences(seed_store: Artic
 def _follow_up(pipeline: QueryPipeline) -> tuple[str, AskResult]:
     first = pipeline.ask(SEED_QUESTIONS[11], mode="llm")
     cited = tuple(c.article_id for c in first.answer.citations)
-    history = [Turn(SEED_QUESTIONS[11], first.query, first.answer.answer, cited)]
+    history = [Turn(SEED_QUESTIONS[11], first.answer.answer, cited)]
     return first.query, pipeline.ask("How many of them were injured?", mode="llm", history=history)
 
 
