@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from haystack import Pipeline
+from haystack.core.errors import PipelineRuntimeError
 from tqdm import tqdm
 
+from .errors import IndexError_
 from .fetch import FetchOptions
 from .options import IngestOptions
 from .pipeline import EntityRecognizer, bind_store, build_ingest_pipeline
@@ -109,8 +111,13 @@ def ingest_items(
         nonlocal batch_size, done
         if not batch:
             return
-        result = pipeline.run({"changes": {"articles": list(batch)}},
-                              include_outputs_from={"changes", "cleaner", "embedder", "writer"})
+        try:
+            result = pipeline.run({"changes": {"articles": list(batch)}},
+                                  include_outputs_from={"changes", "cleaner", "embedder", "writer"})
+        except PipelineRuntimeError as exc:
+            if isinstance(exc.__cause__, IndexError_):  # the store failed (e.g. a full disk): raised as itself, not wrapped
+                raise exc.__cause__
+            raise
         replaced = set(result["changes"]["replaced"])
         report.unchanged += result["changes"]["unchanged"]
         report.skipped += result["cleaner"]["skipped"]
