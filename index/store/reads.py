@@ -85,16 +85,8 @@ class ArticleReads:
         """Up to ``limit`` articles in id order, from the first id after ``after`` (keyset paging: stable while
         articles come and go), matching every given filter as :meth:`rowids_where` does (publisher
         case-insensitive, dates inclusive; an undated article never matches a date range)."""
-        clauses, params = ["id > ?"], [after or ""]
-        if publishers:
-            clauses.append(f"lower(publisher) IN ({','.join('?' * len(publishers))})")
-            params += [p.lower() for p in publishers]
-        if published_from:
-            clauses.append("substr(published_at, 1, 10) >= ?")
-            params.append(published_from[:10])
-        if published_to:
-            clauses.append("substr(published_at, 1, 10) <= ?")
-            params.append(published_to[:10])
+        filters, filter_params = _article_filters("", publishers, published_from, published_to)
+        clauses, params = ["id > ?", *filters], [after or "", *filter_params]
         rows = self.db.query("SELECT id, title, publisher, author, published_at, updated_at, url, fetched_at, format, content_hash, "
                              f"ingested_at, cluster_id FROM articles WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
                              [*params, limit])
@@ -165,15 +157,9 @@ class ArticleReads:
         if stories:
             clauses.append(f"a.cluster_id IN (SELECT cluster_id FROM articles WHERE id IN ({','.join('?' * len(stories))}))")
             params += list(stories)
-        if publishers:
-            clauses.append(f"lower(a.publisher) IN ({','.join('?' * len(publishers))})")
-            params += [p.lower() for p in publishers]
-        if published_from:
-            clauses.append("substr(a.published_at, 1, 10) >= ?")
-            params.append(published_from[:10])
-        if published_to:
-            clauses.append("substr(a.published_at, 1, 10) <= ?")
-            params.append(published_to[:10])
+        filters, filter_params = _article_filters("a.", publishers, published_from, published_to)
+        clauses += filters
+        params += filter_params
         if known_by:
             clauses.append("(a.published_at IS NULL OR substr(a.published_at, 1, 10) <= ?)")
             params.append(known_by[:10])
@@ -210,3 +196,21 @@ class ArticleReads:
         params = [v for pair in bands for v in pair]
         return [tuple(r) for r in self.db.query(
             f"SELECT a.id, a.minhash, a.cluster_id FROM articles a WHERE a.id IN (SELECT article_id FROM lsh WHERE {clause})", params)]
+
+
+def _article_filters(prefix: str, publishers: Sequence[str] | None, published_from: str | None,
+                     published_to: str | None) -> tuple[list[str], list[object]]:
+    """SQL conditions on the articles table (columns named ``prefix + column``): publisher case-insensitive,
+    dates inclusive, an undated article never in a date range; shared by passage filters and article listing."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if publishers:
+        clauses.append(f"lower({prefix}publisher) IN ({','.join('?' * len(publishers))})")
+        params += [p.lower() for p in publishers]
+    if published_from:
+        clauses.append(f"substr({prefix}published_at, 1, 10) >= ?")
+        params.append(published_from[:10])
+    if published_to:
+        clauses.append(f"substr({prefix}published_at, 1, 10) <= ?")
+        params.append(published_to[:10])
+    return clauses, params
