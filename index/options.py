@@ -7,6 +7,7 @@ No defaults here: every value comes from ``newsdesk.service.config.Settings``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["IngestOptions"]
 
@@ -16,7 +17,7 @@ class IngestOptions:
     max_tokens: int  # largest chunk, in cl100k_base tokens
     overlap_tokens: int  # whole sentences up to this many tokens repeat at the next chunk's start
     near_duplicate_threshold: float  # estimated Jaccard similarity that makes two articles one story
-    embed_batch_size: int  # chunks per forward pass
+    model_cache_dir: Path  # where the embedding model's ONNX files are built (index.onnx_model)
     ner_batch_size: int  # sentences per spaCy batch when tagging entities
     batch_articles: int  # most articles per committed write
     batch_chars: int  # most characters of text per committed write

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from haystack.core.serialization import DeserializationCallbacks
 from .chunk import chunk_sentences, sentences_of
 from .clean import OffsetMap, clean
 from .dedupe import band_keys, minhash_of, similarity
-from .embed import MODEL_NAME, Embedder, embed_key, passage_input
+from .embed import Embedder, embed_key, passage_input, precision_of
 from .entities import Entity, EntityTagger
 from .metadata import extract_metadata
 from .options import IngestOptions
@@ -173,10 +174,10 @@ class EntityRecognizer:
 class ChunkEmbedder(StoreComponent):
     """Embeds every chunk whose input was never embedded before; reuses stored vectors otherwise."""
 
-    def __init__(self, store: ArticleStore, batch_size: int) -> None:
+    def __init__(self, store: ArticleStore, cache_dir: str) -> None:
         self.store = _require_store(store)
-        self.batch_size = batch_size
-        self._embedder = Embedder(batch_size=batch_size)
+        self.cache_dir = str(cache_dir)
+        self._embedder = Embedder(precision=precision_of(store.model_name), cache_dir=Path(cache_dir))
 
     def warm_up(self) -> None:
         self._embedder.warm_up()
@@ -190,7 +191,7 @@ class ChunkEmbedder(StoreComponent):
             keys = []
             for chunk in draft.chunks:
                 text = passage_input(draft.metadata.title, chunk.text)
-                key = embed_key(text)
+                key = embed_key(self._embedder.model_name, text)
                 inputs.setdefault(key, (text, _sentence_spans(draft, chunk, len(text) - len(chunk.text))))
                 keys.append(key)
             per_draft.append(keys)
@@ -237,7 +238,7 @@ def build_ingest_pipeline(store: ArticleStore, options: IngestOptions) -> Pipeli
     pipeline.add_component("dedupe", NearDuplicateClusterer(store, threshold=options.near_duplicate_threshold))
     pipeline.add_component("chunker", SentenceChunker(max_tokens=options.max_tokens, overlap_tokens=options.overlap_tokens))
     pipeline.add_component("entities", EntityRecognizer(batch_size=options.ner_batch_size))
-    pipeline.add_component("embedder", ChunkEmbedder(store, batch_size=options.embed_batch_size))
+    pipeline.add_component("embedder", ChunkEmbedder(store, cache_dir=options.model_cache_dir))
     pipeline.add_component("writer", ArticleWriter(store))
     pipeline.connect("changes.articles", "cleaner.articles")
     pipeline.connect("cleaner.drafts", "metadata.drafts")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from limits import parse_many
+from newsdesk.index.embed import Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import ArticleStore
@@ -47,7 +48,8 @@ class Settings:
     chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
     near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)
-    embed_batch_size: int = _setting(32, "Chunks per forward pass of the embedding model.", minimum=1)
+    embed_precision: str = _setting("int8", "Embedding model weights for a new index, run by ONNX Runtime: `int8` (dynamic quantisation, about twice as fast at ingest; retrieval quality in docs/benchmarks.md) or `fp32`. An existing index keeps the precision it was built with.", ("int8", "fp32"))
+    model_cache_dir: Path = _setting(Path("~/.cache/newsdesk"), "Folder where the embedding model's ONNX files are built from the bundled weights on first use (a few seconds, once).")
     ner_batch_size: int = _setting(256, "Sentences per batch of the entity tagger (spaCy `en_core_web_sm`, NER only) at ingest.", minimum=1)
     ingest_batch_articles: int = _setting(256, "Most articles per committed write during ingest.", minimum=1)
     ingest_batch_chars: int = _setting(200_000, "Most characters of article text per committed write (one batch is embedded together).", minimum=1)
@@ -114,7 +116,7 @@ class Settings:
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(max_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap_tokens,
-                             near_duplicate_threshold=self.near_duplicate_threshold, embed_batch_size=self.embed_batch_size,
+                             near_duplicate_threshold=self.near_duplicate_threshold, model_cache_dir=self.model_cache_dir.expanduser(),
                              ner_batch_size=self.ner_batch_size,
                              batch_articles=self.ingest_batch_articles, batch_chars=self.ingest_batch_chars,
                              max_article_bytes=self.max_article_bytes)
@@ -126,7 +128,13 @@ class Settings:
 
     def open_store(self, data_dir: Path | None = None, *, writer: bool = False) -> ArticleStore:
         """The index under ``data_dir`` (default: ``data_dir`` of these settings), read-only unless ``writer``."""
-        return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer)
+        return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer,
+                            model_name=model_identity(self.embed_precision))
+
+    def embedder(self, store: ArticleStore | None = None) -> Embedder:
+        """The embedding model ``store`` was built with, to embed its queries (without one: a new index's)."""
+        precision = precision_of(store.model_name) if store is not None else self.embed_precision
+        return Embedder(precision=precision, cache_dir=self.model_cache_dir.expanduser())
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):

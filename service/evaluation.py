@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsdesk.index.embed import Embedder
 from newsdesk.index.ingest import ingest
 from newsdesk.index.store import ArticleStore, ReadStore
 
@@ -74,9 +73,9 @@ def _latency(values: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1)}
 
 
-def eval_seed(path: Path, store: ReadStore, settings: Settings, embedder: Embedder) -> dict[str, Any]:
+def eval_seed(path: Path, store: ReadStore, settings: Settings) -> dict[str, Any]:
     """Answer accuracy, citation precision/recall, abstention accuracy on a seed question set."""
-    pipeline = QueryPipeline.from_settings(store, embedder, settings, llm=None)
+    pipeline = QueryPipeline.from_settings(store, settings.embedder(store), settings, llm=None)
     quotes = QuoteCheck(store)
     rows, latencies = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -155,12 +154,12 @@ def xquad_articles(path: Path) -> tuple[list[dict[str, Any]], list[tuple[str, st
     return articles, questions
 
 
-def eval_xquad(path: Path, work: Path, settings: Settings, embedder: Embedder, limit: int | None = None) -> dict[str, Any]:
+def eval_xquad(path: Path, work: Path, settings: Settings, limit: int | None = None) -> dict[str, Any]:
     """Open-book XQuAD: passage recall@1/@5, gold answer inside the answer, SQuAD F1 of the answer sentence, and
     SQuAD exact match and F1 of the short answer (0 for a question without one) with the share that has one."""
     articles, questions = xquad_articles(path)
     store = build_index(articles, work, settings)
-    pipeline = QueryPipeline.from_settings(store, embedder, settings, llm=None)
+    pipeline = QueryPipeline.from_settings(store, settings.embedder(store), settings, llm=None)
     quotes = QuoteCheck(store)
     r1 = r5 = contained = abstained = short = 0
     f1s, short_ems, short_f1s, latencies = [], [], [], []
@@ -187,7 +186,7 @@ def eval_xquad(path: Path, work: Path, settings: Settings, embedder: Embedder, l
             "citations_checked": quotes.checked, "latency": _latency(latencies)}
 
 
-def eval_scifact(folder: Path, work: Path, settings: Settings, embedder: Embedder, answer: bool = True) -> dict[str, Any]:
+def eval_scifact(folder: Path, work: Path, settings: Settings, answer: bool = True) -> dict[str, Any]:
     """BEIR SciFact retrieval (nDCG@10, Recall@100) and, with ``answer``, quote checks of every answer."""
     corpus = [json.loads(line) for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = {q["_id"]: q["text"] for q in map(json.loads, (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()) if q}
@@ -198,7 +197,7 @@ def eval_scifact(folder: Path, work: Path, settings: Settings, embedder: Embedde
     store = build_index(({"id": d["_id"], "title": d.get("title") or None, "text": d["text"]} for d in corpus if d["text"].strip()),
                         work, settings)
     # Recall@100 needs at least 100 passages from each retriever before fusion.
-    pipeline = QueryPipeline.from_settings(store, embedder, settings, llm=None,
+    pipeline = QueryPipeline.from_settings(store, settings.embedder(store), settings, llm=None,
                                            candidates=max(SCIFACT_CANDIDATES, settings.retrieval_candidates))
     quotes = QuoteCheck(store)
     ndcgs, recalls, latencies = [], [], []
@@ -218,11 +217,10 @@ def eval_scifact(folder: Path, work: Path, settings: Settings, embedder: Embedde
 
 
 def run(kind: str, path: Path, settings: Settings, limit: int | None = None) -> dict[str, Any]:
-    embedder = Embedder(batch_size=settings.embed_batch_size)
     if kind == "seed":
         with settings.open_store() as store:
-            return eval_seed(path, store, settings, embedder)
+            return eval_seed(path, store, settings)
     with tempfile.TemporaryDirectory(prefix=f"newsdesk-eval-{kind}-") as work:
         if kind == "xquad":
-            return eval_xquad(path, Path(work), settings, embedder, limit)
-        return eval_scifact(path, Path(work), settings, embedder)
+            return eval_xquad(path, Path(work), settings, limit)
+        return eval_scifact(path, Path(work), settings)

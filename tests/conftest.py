@@ -42,7 +42,7 @@ def ingest_options(**overrides: object) -> IngestOptions:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    model = Embedder(batch_size=DEFAULTS.embed_batch_size)
+    model = DEFAULTS.embedder()
     model.warm_up()
     return model
 

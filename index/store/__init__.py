@@ -38,7 +38,8 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
     Open with ``writer=True`` to ingest or delete (an exclusive lock on the folder);
     readers never block the writer and always see the last committed generation.
     ``index_type`` is the FAISS index kind (``Settings.index_type``); an index records the
-    embedding model it was built with (``model_name``, ``dim``) and never mixes two.
+    embedding model it was built with (``model_name``, ``dim``) and never mixes two: ``model_name`` is the
+    model for a new index; an index built with the same model at another precision (``#int8``) keeps its own.
     """
 
     def __init__(self, data_dir: str | Path, *, index_type: str, writer: bool = False, model_name: str = MODEL_NAME,
@@ -80,8 +81,10 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
                 self.db.set_meta("embedding_model", self.model_name)
                 self.db.set_meta("embedding_dim", str(self.dim))
         elif stored and self.model_name and stored != self.model_name:
-            raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
-                                    "rebuild it in a new data directory")
+            if stored.split("#")[0] != self.model_name.split("#")[0]:
+                raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
+                                        "rebuild it in a new data directory")
+            self.model_name = stored  # the same model at another precision: the index keeps the one it was built with
 
     def _assign_index_id(self) -> None:
         """A random id for a new index (or one from before ids), carried by every FAISS file it saves, so that a

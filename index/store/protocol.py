@@ -21,6 +21,8 @@ __all__ = ["ReadStore"]
 
 @runtime_checkable
 class ReadStore(Protocol):
+    model_name: str  # the embedding model the index was built with (``index.embed.model_identity``)
+
     @property
     def generation(self) -> int:
         """The last committed write; it changes whenever what a search can find changes."""

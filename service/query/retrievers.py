@@ -13,6 +13,7 @@ import numpy as np
 from haystack import component
 
 from newsdesk.index.embed import Embedder
+from newsdesk.index.errors import IndexIncompatible
 from newsdesk.index.records import RowIds
 from newsdesk.index.store import ReadStore
 
@@ -47,6 +48,9 @@ class DenseRetriever:
     """Top passages by cosine similarity of all-MiniLM-L6-v2 vectors: the passage's or its best sentence's."""
 
     def __init__(self, store: ReadStore, embedder: Embedder, top_k: int) -> None:
+        if embedder.model_name != store.model_name:  # another model's query vectors would rank nonsense quietly
+            raise IndexIncompatible(f"the index was built with embedding model {store.model_name!r}; "
+                                    f"its queries cannot be embedded with {embedder.model_name!r}")
         self.store = store
         self.embedder = embedder
         self.top_k = top_k

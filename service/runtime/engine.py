@@ -13,7 +13,6 @@ from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsdesk.index.embed import Embedder
 from newsdesk.index.errors import IndexDamaged, IndexError_, IndexIncompatible, IndexNotBuilt
 from newsdesk.index.store import ArticleStore, ReadStore
 
@@ -70,7 +69,6 @@ class Engine:
         self._lock = threading.Lock()
         self._store: ReadStore | None = None
         self._pipeline: QueryPipeline | None = None
-        self._embedder = Embedder(batch_size=settings.embed_batch_size)
         self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds,
                                                max_turns=settings.conversation_max_turns, answer_chars=settings.conversation_answer_chars)
 
@@ -103,7 +101,7 @@ class Engine:
             with self._lock:
                 if self._pipeline is None:
                     try:
-                        self._pipeline = QueryPipeline.from_settings(store, self._embedder, self.settings)
+                        self._pipeline = QueryPipeline.from_settings(store, self.settings.embedder(store), self.settings)
                     except IndexError_ as exc:
                         raise index_unavailable(exc) from exc
         return self._pipeline

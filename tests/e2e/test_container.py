@@ -219,7 +219,16 @@ def test_entrypoint_retries_an_interrupted_first_start_and_ignores_lost_found(st
 def _container_like(data: Path, port: int) -> dict[str, str]:
     """This machine's environment with the image's ENV, listening on loopback (not 0.0.0.0) with one worker."""
     return {**os.environ, **image_env(), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-            "NEWSDESK_DATA_DIR": str(data), "NEWSDESK_HOST": "127.0.0.1", "NEWSDESK_PORT": str(port), "NEWSDESK_WORKERS": "1"}
+            "NEWSDESK_DATA_DIR": str(data), "NEWSDESK_HOST": "127.0.0.1", "NEWSDESK_PORT": str(port), "NEWSDESK_WORKERS": "1",
+            # the image builds its ONNX model files in a RUN step (test below); here: this machine's, built already
+            "NEWSDESK_MODEL_CACHE_DIR": str(Settings().model_cache_dir.expanduser())}
+
+
+def test_the_image_builds_the_model_files_where_its_env_points() -> None:
+    env = image_env()
+    build = next(args for keyword, args in instructions() if keyword == "RUN" and "model_file" in args)
+    assert env["NEWSDESK_MODEL_CACHE_DIR"].startswith("/opt/") and "int8" in build and "fp32" in build
+    assert "Settings.from_env().model_cache_dir" in build  # the folder the served process reads, from the same ENV
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -15,7 +15,7 @@ from newsdesk.index.pipeline import build_ingest_pipeline, load_ingest_pipeline
 from newsdesk.index.records import Draft, RawArticle, Sentence
 from newsdesk.index.store import DB_NAME, SCHEMA_VERSION, ArticleStore
 from newsdesk.index.vectors import IVFPQ_MIN_VECTORS, VectorIndex
-from tests.conftest import SEEDS, ingest_options, open_store
+from tests.conftest import DEFAULTS, SEEDS, ingest_options, open_store
 
 
 def test_reader_on_missing_index_says_so(tmp_path: Path) -> None:
@@ -138,3 +138,16 @@ def test_a_saved_pipeline_needs_the_open_store(writer: ArticleStore) -> None:
     text = build_ingest_pipeline(writer, ingest_options()).dumps()
     with pytest.raises(Exception, match="load_ingest_pipeline"):
         Pipeline.loads(text, allowed_modules=["newsdesk.index.pipeline"])
+
+
+def test_an_index_keeps_the_precision_it_was_built_with(tmp_path: Path) -> None:
+    """An fp32 index (all indexes before int8) opened by int8 settings stays fp32, for ingest and for queries."""
+    from newsdesk.index.embed import MODEL_NAME, model_identity
+
+    with ArticleStore(tmp_path, index_type="flat", writer=True, model_name=model_identity("fp32")) as store:
+        assert store.model_name == MODEL_NAME
+    with ArticleStore(tmp_path, index_type="flat", model_name=model_identity("int8")) as store:
+        assert store.model_name == MODEL_NAME
+    with ArticleStore(tmp_path, index_type="flat", writer=True, model_name=model_identity("int8")) as store:
+        assert store.model_name == MODEL_NAME and store.db.meta("embedding_model") == MODEL_NAME
+        assert DEFAULTS.embedder(store).precision == "fp32" and DEFAULTS.embed_precision == "int8"
