@@ -25,7 +25,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 from flask import Flask, jsonify, request  # noqa: E402
 
-from newsdesk.service.serve import GunicornApp, post_fork  # noqa: E402
+from newsdesk.service.serve import GunicornApp  # noqa: E402
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Each worker's torch gets its share of the cores (the baseline runs the model in torch)."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, server.cfg.workers)))
 
 
 def build_pipeline(data_dir: Path) -> Any:

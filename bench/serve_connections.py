@@ -40,7 +40,7 @@ STALLED = (b"POST /as", b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: applica
 def run_server(kind: str, port: int) -> None:
     """The server of one kind, in this process (the child of :func:`measure`)."""
     from newsdesk.service.config import Settings
-    from newsdesk.service.serve import GunicornApp, post_fork, serve
+    from newsdesk.service.serve import GunicornApp, serve
 
     settings = dataclasses.replace(Settings.from_env(), host="127.0.0.1", port=port)
     if kind == "newsdesk":
@@ -50,10 +50,10 @@ def run_server(kind: str, port: int) -> None:
     def load():  # noqa: ANN202
         from newsdesk.service.http import create_app
 
-        return create_app(settings)
+        return create_app(settings.for_worker())
 
     GunicornApp(load, {"bind": f"127.0.0.1:{port}", "workers": settings.workers, "threads": settings.threads, "worker_class": kind,
-                       "timeout": 120, "graceful_timeout": 10, "post_fork": post_fork, "control_socket_disable": True}).run()
+                       "timeout": 120, "graceful_timeout": 10, "control_socket_disable": True}).run()
 
 
 def _post(conn: http.client.HTTPConnection, question: str) -> float:

@@ -48,6 +48,7 @@ class Settings:
     chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
     near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)
+    embed_threads: int = _setting(0, "Threads of the embedding model in each process (ONNX Runtime); 0: one per core, and `newsdesk serve` gives each worker its share of the cores.", minimum=0)
     embed_precision: str = _setting("int8", "Embedding model weights for a new index, run by ONNX Runtime: `int8` (dynamic quantisation, about twice as fast at ingest; retrieval quality in docs/benchmarks.md) or `fp32`. An existing index keeps the precision it was built with.", ("int8", "fp32"))
     model_cache_dir: Path = _setting(Path("~/.cache/newsdesk"), "Folder where the embedding model's ONNX files are built from the bundled weights on first use (a few seconds, once).")
     ner_batch_size: int = _setting(256, "Sentences per batch of the entity tagger (spaCy `en_core_web_sm`, NER only) at ingest.", minimum=1)
@@ -71,7 +72,7 @@ class Settings:
     llm_max_tokens: int = _setting(300, "Longest LLM answer, in tokens.", minimum=1)
     host: str = _setting("127.0.0.1", "Address `newsdesk serve` listens on.")
     port: int = _setting(8080, "Port `newsdesk serve` listens on.", minimum=1)
-    workers: int = _setting(2, "gunicorn worker processes (each loads the model, about 0.5 GB).", minimum=1)
+    workers: int = _setting(2, "gunicorn worker processes (each loads the model).", minimum=1)
     threads: int = _setting(4, "Threads per worker.", minimum=1)
     max_request_bytes: int = _setting(64 * 1024, "Largest request body accepted (413 above it).", minimum=256)
     cors_origins: str = _setting("", "Comma-separated origins (e.g. `https://news.example`) whose pages may embed the widget and call the API from the browser; empty: none but this service itself.")
@@ -134,7 +135,12 @@ class Settings:
     def embedder(self, store: ArticleStore | None = None) -> Embedder:
         """The embedding model ``store`` was built with, to embed its queries (without one: a new index's)."""
         precision = precision_of(store.model_name) if store is not None else self.embed_precision
-        return Embedder(precision=precision, cache_dir=self.model_cache_dir.expanduser())
+        return Embedder(precision=precision, cache_dir=self.model_cache_dir.expanduser(), threads=self.embed_threads or None)
+
+    def for_worker(self) -> "Settings":
+        """These settings in one of ``workers`` server processes: its share of the cores for the model, unless set."""
+        share = max(1, (os.cpu_count() or 1) // self.workers)
+        return self if self.embed_threads else dataclasses.replace(self, embed_threads=share)
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):

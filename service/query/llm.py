@@ -7,7 +7,8 @@ that supports it (the same content words, or the same meaning by embedding) and 
 exactly the stored original's text at its offsets, and its citation becomes that sentence.
 Sentences without support are dropped from the answer and reported with the reason.
 When the server is down, slow or answers nothing usable, the extractive answer is
-returned with a warning, never an error.
+returned with a warning, never an error; when it fails mid-stream after verified sentences
+were sent, those sentences are the answer, with a warning.
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ class LLMAnswerer:
         try:
             reply = self._generate(question, passages, stream)
         except LLMUnavailable as exc:
+            if stream and verifier.citations:  # verified sentences have been sent: they must stay the answer
+                return {"answer": self._cut_short(verifier.answer(), fallback, exc)}
             return {"answer": dataclasses.replace(fallback, warnings=fallback.warnings + [f"LLM unavailable ({exc}); answered extractively"])}
         if reply.strip().upper().startswith(NOT_IN_ARCHIVE):
             return {"answer": Answer(ABSTENTION, [], True, "llm", closest=fallback.closest)}
@@ -209,6 +212,13 @@ class LLMAnswerer:
             return {"answer": dataclasses.replace(
                 fallback, warnings=fallback.warnings + answer.warnings + ["no sentence of the LLM answer could be verified against its sources; answered extractively"])}
         return {"answer": dataclasses.replace(answer, closest=fallback.closest)}
+
+    @staticmethod
+    def _cut_short(answer: Answer, fallback: Answer, exc: LLMUnavailable) -> Answer:
+        """The verified sentences streamed before the LLM failed mid-answer, with a warning: the reader has
+        already been sent them, so answering with the extractive fallback would contradict the stream."""
+        warning = f"LLM failed mid-answer ({exc}); the answer ends at its last verified sentence"
+        return dataclasses.replace(answer, closest=fallback.closest, warnings=answer.warnings + [warning])
 
     def _generate(self, question: str, passages: list[Passage], stream: SentenceStream | None = None) -> str:
         messages = self._builder.run(question=question, passages=passages)["prompt"]

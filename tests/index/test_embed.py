@@ -88,3 +88,9 @@ def test_identities_keep_fp32_indexes_compatible_and_never_mix_precisions() -> N
         precision_of("some/other-model")
     with pytest.raises(ValueError):
         model_identity("int4")
+
+
+def test_the_thread_count_reaches_the_session() -> None:
+    embedder = Embedder(precision="int8", cache_dir=DEFAULTS.model_cache_dir.expanduser(), threads=1)
+    embedder.warm_up()
+    assert embedder._session.get_session_options().intra_op_num_threads == 1

