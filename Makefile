@@ -7,6 +7,14 @@ DATA ?= data
 # wheel in pip's find-links folder; elsewhere it comes first, alone, from PyTorch's CPU index.
 TORCH_INDEX ?= $(if $(wildcard /opt/wheels/torch-*),,https://download.pytorch.org/whl/cpu)
 PIP_INSTALL := $(BIN)/pip install --quiet -c constraints.txt
+# uv installs what serving needs about ten times faster than pip (all of it, torch included, in ~10 s
+# from a local package mirror), from the package sources pip is configured with (`pip config list`:
+# find-links, index-url, extra-index-url), choosing among them as pip does; pip is the fallback.
+UV_VERSION := 0.13.8
+UV_SOURCES := $(BIN)/python -m pip config list 2>/dev/null \
+	| sed -nE "s/^[^.]+\.(find-links|index-url|extra-index-url)='(.*)'$$/\1 \2/p" \
+	| while read -r key values; do for value in $$values; do printf -- '--%s %s ' "$$key" "$$value"; done; done
+UV_INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python --index-strategy unsafe-best-match
 
 .PHONY: install install-run run test bench clean
 
@@ -15,9 +23,9 @@ $(BIN)/python:
 
 # What serving needs (`make run`): the package and its pinned dependencies, no extras.
 $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip uv==$(UV_VERSION)
 	$(if $(TORCH_INDEX),$(BIN)/pip install --quiet --no-deps --index-url $(TORCH_INDEX) "$$(grep '^torch==' constraints.txt)")
-	$(PIP_INSTALL) -e .
+	$(UV_INSTALL) $$($(UV_SOURCES)) -c constraints.txt -e . || $(PIP_INSTALL) -e .
 	touch $@
 
 # Everything (`make test`, `make bench`): also the test extras (llama.cpp's server, built from

@@ -45,11 +45,18 @@ def running(command: list[str], log: Path, ready_url: str, env: dict[str, str] |
         wait_until_up(proc, ready_url, log)
         yield
     finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process is still there 30 s later (a test may have killed it already)."""
+    if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 @contextlib.contextmanager
@@ -107,10 +114,4 @@ def llama_server(log: Path, port: int | None = None, n_ctx: int = 4096) -> Itera
         wait_until_up(proc, base + "/models", log)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)

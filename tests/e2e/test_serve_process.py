@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import free_port, stop, wait_until_up
 
 
 def _env(data_dir: Path, tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -25,15 +25,6 @@ def _env(data_dir: Path, tmp_path: Path, **settings: str) -> dict[str, str]:
     return {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_HOST": "127.0.0.1", "NEWSDESK_WORKERS": "1",
             "NEWSDESK_THREADS": "4", "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1",
             "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime), **{f"NEWSDESK_{k.upper()}": v for k, v in settings.items()}}
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_flags_override_the_settings_and_no_control_socket_is_left(tmp_path: Path) -> None:
@@ -55,7 +46,7 @@ def test_flags_override_the_settings_and_no_control_socket_is_left(tmp_path: Pat
         # user, taken over by every new instance: none is made.
         assert list((tmp_path / "runtime").iterdir()) == [] and list((tmp_path / "home").iterdir()) == []
     finally:
-        _stop(proc)
+        stop(proc)
     bad = subprocess.run([sys.executable, "-m", "newsdesk.service.cli", "serve", "--port", "0"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "must be at least 1" in bad.stderr
@@ -128,4 +119,4 @@ def test_sigterm_during_a_request_still_answers_it(seed_copy: Path, tmp_path: Pa
         assert any("LLM unavailable" in w for w in body["warnings"])
         assert proc.wait(timeout=30) == 0
     finally:
-        _stop(proc)
+        stop(proc)
