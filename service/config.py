@@ -49,7 +49,7 @@ class Settings:
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
     near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)
     embed_threads: int = _setting(0, "Threads of the embedding model in each process (ONNX Runtime); 0: one per core, and `newsdesk serve` gives each worker its share of the cores.", minimum=0)
-    embed_precision: str = _setting("int8", "Embedding model weights for a new index, run by ONNX Runtime: `int8` (dynamic quantisation, about twice as fast at ingest; retrieval quality in docs/benchmarks.md) or `fp32`. An existing index keeps the precision it was built with.", ("int8", "fp32"))
+    embed_precision: str = _setting("int8", "Embedding model weights for a new index, run by ONNX Runtime: `int8` (dynamic quantisation, the model 1.8 times as fast; retrieval quality in docs/benchmarks.md) or `fp32`. An existing index keeps the precision it was built with.", ("int8", "fp32"))
     model_cache_dir: Path = _setting(Path("~/.cache/newsdesk"), "Folder where the embedding model's ONNX files are built from the bundled weights on first use (a few seconds, once).")
     ner_batch_size: int = _setting(256, "Sentences per batch of the entity tagger (spaCy `en_core_web_sm`, NER only) at ingest.", minimum=1)
     ingest_batch_articles: int = _setting(256, "Most articles per committed write during ingest.", minimum=1)
