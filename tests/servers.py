@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,19 @@ def running(command: list[str], log: Path, ready_url: str, env: dict[str, str] |
         yield
     finally:
         stop(proc)
+
+
+def send_body(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str | None = None,
+              headers: dict[str, str] | None = None) -> None:
+    """A stand-in HTTP server's whole reply: status, headers, Content-Length and ``body``."""
+    handler.send_response(status)
+    if content_type:
+        handler.send_header("Content-Type", content_type)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 def stop(proc: subprocess.Popen) -> None:

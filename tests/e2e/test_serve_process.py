@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import free_port, send_body, stop, wait_until_up
 
 
 def _env(data_dir: Path, tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -62,12 +62,7 @@ class _SlowLLM(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         _SlowLLM.asked.set()
         _SlowLLM.release.wait(30)
-        body = b'{"error": {"message": "busy"}}'
-        self.send_response(503)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 503, b'{"error": {"message": "busy"}}', "application/json")
 
     def log_message(self, *args: object) -> None:
         pass

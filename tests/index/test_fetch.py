@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from newsdesk.index.fetch import FetchedDocument, FetchOptions, fetch_sources, is_url, url_article_id
 from newsdesk.index.records import Skipped
 
-from tests.servers import free_port
+from tests.servers import free_port, send_body
 
 UA = "NewsdeskTest/0.1 (+https://example.org/newsdesk-test)"
 OPTIONS = FetchOptions(user_agent=UA, timeout_seconds=1.0, max_bytes=4096, max_redirects=5, min_interval_seconds=0.0,
@@ -99,14 +99,7 @@ def reply(body: bytes | Callable[[str], bytes] = b"", status: int = 200, content
     """A route answering ``body`` (``{base}`` filled in) with a Content-Length."""
     def route(request: BaseHTTPRequestHandler, base: str) -> None:
         data = body(base) if callable(body) else body.replace(b"{base}", base.encode())
-        request.send_response(status)
-        if content_type:
-            request.send_header("Content-Type", content_type)
-        for name, value in headers.items():
-            request.send_header(name.replace("_", "-"), value)
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+        send_body(request, status, data, content_type, {name.replace("_", "-"): value for name, value in headers.items()})
     return route
 
 

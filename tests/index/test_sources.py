@@ -31,7 +31,7 @@ from newsdesk.index.store import ArticleStore
 from newsdesk.service import cli
 
 from tests.conftest import ROOT, SEEDS, ingest_options, open_store
-from tests.servers import free_port
+from tests.servers import free_port, send_body
 
 MAX_BYTES = 2048  # NEWSDESK_MAX_ARTICLE_BYTES for every run here; every good article is smaller
 SEED_IDS = sorted(p.stem for p in SEEDS.glob("*.txt"))
@@ -486,11 +486,7 @@ class _Site(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         content_type, body = self.pages[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 200, body, content_type)
 
     def log_message(self, *args: object) -> None:
         pass
