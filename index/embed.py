@@ -16,7 +16,7 @@ import numpy as np
 
 from .onnx_model import PRECISIONS, max_tokens, model_file, weights_dir
 
-__all__ = ["DIM", "MODEL_NAME", "Embedder", "embed_key", "model_identity", "passage_input", "precision_of"]
+__all__ = ["DIM", "MODEL_NAME", "Embedder", "embed_key", "model_identity", "passage_input", "precision_of", "same_model"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
@@ -28,6 +28,11 @@ def model_identity(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     return MODEL_NAME if precision == "fp32" else f"{MODEL_NAME}#{precision}"
+
+
+def same_model(identity: str, other: str) -> bool:
+    """Whether two recorded identities are one model, whatever their precisions (an index may keep its own)."""
+    return identity.split("#")[0] == other.split("#")[0]
 
 
 def precision_of(identity: str) -> str:

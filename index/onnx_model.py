@@ -11,6 +11,7 @@ building at once both end with the same complete one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -36,14 +37,19 @@ def model_file(cache_dir: Path, precision: str) -> Path:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     source = weights_dir()
-    digest = hashlib.sha256((source / "model.safetensors").read_bytes()).hexdigest()[:16]
-    target = Path(cache_dir).expanduser() / f"all-MiniLM-L6-v2-{digest}-{precision}-r{RECIPE}.onnx"
+    target = Path(cache_dir).expanduser() / f"all-MiniLM-L6-v2-{_digest(source / 'model.safetensors')}-{precision}-r{RECIPE}.onnx"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as work:
             built = _build(source, Path(work), precision)
             os.replace(built, target)
     return target
+
+
+@functools.cache
+def _digest(weights: Path) -> str:
+    """The weights' identity, read once per process (90 MB: every embedder of a process would re-read it)."""
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
 
 def _build(source: Path, work: Path, precision: str) -> Path:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from ..embed import DIM, MODEL_NAME
+from ..embed import DIM, MODEL_NAME, same_model
 from ..errors import IndexIncompatible
 from ..vectors import VectorIndex
 from .database import DB_NAME, SCHEMA_VERSION, Database
@@ -81,7 +81,7 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
                 self.db.set_meta("embedding_model", self.model_name)
                 self.db.set_meta("embedding_dim", str(self.dim))
         elif stored and self.model_name and stored != self.model_name:
-            if stored.split("#")[0] != self.model_name.split("#")[0]:
+            if not same_model(stored, self.model_name):
                 raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
                                         "rebuild it in a new data directory")
             self.model_name = stored  # the same model at another precision: the index keeps the one it was built with
