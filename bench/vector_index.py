@@ -94,7 +94,7 @@ def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
         hit_ids, _ = index.search(q, K)
         latencies.append(1000 * (time.perf_counter() - t))
         found.append(hit_ids.tolist())
-    path = work / f"{kind}.npz"
+    path = work / f"vectors-{kind}"
     started = time.perf_counter()
     index.save(path, generation=1, index_id="bench")
     save = time.perf_counter() - started
@@ -106,7 +106,7 @@ def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
     lat = np.array(latencies)
     return {"type": kind, "effective": effective, "n": n, "build_s": build, "rss_vectors_mib": rss_vectors, "rss_built_mib": rss_built,
             "rss_peak_mib": _peak_mib(), "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-            "mean_ms": float(lat.mean()), "save_s": save, "load_s": load, "file_mib": path.stat().st_size / 2**20, "found": found}
+            "mean_ms": float(lat.mean()), "save_s": save, "load_s": load, "file_mib": sum(f.stat().st_size for f in path.iterdir()) / 2**20, "found": found}
 
 
 def measure(kind: str, n: int, queries: int, work: Path) -> dict:

@@ -1,17 +1,24 @@
-"""The FAISS side of the store: one file per committed generation, written atomically.
+"""The FAISS side of the store: one folder per committed generation, written atomically.
 
 SQLite holds every vector and is the source of truth; the FAISS file is a persisted,
 derived index. :meth:`VectorIndex.sync` brings an index to exactly the set of vectors
 SQLite holds (adding, removing, or rebuilding where the index type cannot remove), so a
 file that is missing or older than the committed generation is repaired on open.
+
+A saved index is loaded memory-mapped (FAISS's ``IO_FLAG_MMAP_IFC``): start-up reads no
+vectors, and the processes of one server share the page cache instead of a copy each. A
+mapped index cannot change, so the first change reads it into memory (:meth:`VectorIndex.sync`).
 """
 
 from __future__ import annotations
 
-import io
+import json
 import logging
 import math
+import mmap
 import os
+import shutil
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -22,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
 IVFPQ_MIN_VECTORS = 4096  # below this, IVF-PQ cannot train well and Flat is exact and fast anyway
+INDEX_FILE, IDS_FILE, META_FILE = "index.faiss", "ids.npy", "meta.json"  # the files of a saved generation's folder
 
 
 class VectorIndex:
@@ -34,6 +42,7 @@ class VectorIndex:
         self.dim = dim
         self.ids = np.empty(0, dtype=np.int64)
         self._index = self._empty_index(index_type)
+        self._mapped_from: Path | None = None  # the saved folder whose vectors are mapped, not in memory
         self.effective_type = index_type if index_type != "ivfpq" else "flat"
 
     def _empty_index(self, kind: str) -> faiss.Index:
@@ -43,6 +52,11 @@ class VectorIndex:
             inner.hnsw.efConstruction = 80
             return faiss.IndexIDMap2(inner)
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the vectors are read from a saved folder's memory map (:meth:`load`), not held in memory."""
+        return self._mapped_from is not None
 
     @property
     def ntotal(self) -> int:
@@ -64,6 +78,7 @@ class VectorIndex:
                 logger.info("IVF-PQ needs %d vectors to train; using Flat for %d", IVFPQ_MIN_VECTORS, len(ids))
             self._index = self._empty_index("hnsw" if kind == "hnsw" else "flat")
             self.effective_type = "hnsw" if kind == "hnsw" else "flat"
+        self._mapped_from = None
         if len(ids):
             self._index.add_with_ids(vectors, ids)
         self.ids = np.array(ids, dtype=np.int64)
@@ -83,6 +98,14 @@ class VectorIndex:
             ids, vectors = fetch(wanted.tolist())
             self.rebuild(ids, vectors)
             return True
+        if self._mapped_from is not None:
+            try:
+                self._index = faiss.read_index(str(self._mapped_from / INDEX_FILE))
+                self._mapped_from = None
+            except RuntimeError as exc:  # its folder was removed since (a writer saved two newer generations)
+                logger.warning("cannot read %s into memory (%s); rebuilding the vectors from SQLite", self._mapped_from, exc)
+                self.rebuild(*fetch(wanted.tolist()))
+                return True
         if len(to_remove):
             self._index.remove_ids(to_remove)
             self.ids = np.setdiff1d(self.ids, to_remove, assume_unique=True)
@@ -101,37 +124,63 @@ class VectorIndex:
         return ids[0][found], scores[0][found]
 
     def save(self, path: Path, generation: int, index_id: str = "") -> None:
-        """Write atomically: a temp file, fsync, rename, fsync the folder. ``index_id``: the index the file belongs to."""
-        buffer = io.BytesIO()
-        np.savez(buffer, index=faiss.serialize_index(self._index), ids=self.ids, generation=np.int64(generation),
-                 index_id=np.array(index_id), index_type=np.array(self.index_type), effective=np.array(self.effective_type))
+        """Write the folder ``path`` atomically: a temporary folder (the FAISS file, the ids, and ``meta.json`` with
+        their checksums), fsynced, then renamed into place. ``index_id``: the index the folder belongs to."""
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        faiss.write_index(self._index, str(tmp / INDEX_FILE))
+        np.save(tmp / IDS_FILE, self.ids)
+        meta = {"generation": generation, "index_id": index_id, "index_type": self.index_type, "effective": self.effective_type,
+                "crc32": {name: _crc32(tmp / name) for name in (INDEX_FILE, IDS_FILE)}}
+        (tmp / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+        for name in (INDEX_FILE, IDS_FILE, META_FILE):
+            with open(tmp / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        fsync_dir(tmp)
+        if path.exists():  # the same generation saved again (its folder was damaged): never two folders half-replaced
+            old = path.with_name(path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            shutil.rmtree(old)
         os.replace(tmp, path)
         fsync_dir(path.parent)
 
     @classmethod
     def load(cls, path: Path, dim: int, index_id: str | None = None) -> tuple["VectorIndex", int]:
-        """The saved index and the generation it was built for; with ``index_id``, a file saved for any other index
-        (or before files carried one) raises ``ValueError``: its ids would name another archive's passages."""
-        with np.load(path, allow_pickle=False) as data:
-            saved_for = str(data["index_id"]) if "index_id" in data.files else ""
-            if index_id is not None and saved_for != index_id:
-                raise ValueError(f"it was saved for index {saved_for or '(unknown)'!r}, not this index {index_id!r}")
-            index = cls(str(data["index_type"]), dim)
-            index._index = faiss.deserialize_index(data["index"])
-            index.ids = data["ids"].astype(np.int64)
-            index.effective_type = str(data["effective"])
-            generation = int(data["generation"])
-        if isinstance(index._index, faiss.IndexHNSW) or index.effective_type == "hnsw":
+        """The index saved in folder ``path`` and the generation it was built for, its vectors memory-mapped (read
+        when searched, shared by every process that maps them); a checksum mismatch raises ``ValueError``, as does a
+        folder saved for any other index than ``index_id`` (its ids would name another archive's passages)."""
+        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+        saved_for = str(meta.get("index_id", ""))
+        if index_id is not None and saved_for != index_id:
+            raise ValueError(f"it was saved for index {saved_for or '(unknown)'!r}, not this index {index_id!r}")
+        for name, expected in meta["crc32"].items():
+            if _crc32(path / name) != expected:
+                raise ValueError(f"{name} does not match its checksum")
+        index = cls(str(meta["index_type"]), dim)
+        index._index = faiss.read_index(str(path / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC)
+        index._mapped_from = path
+        index.ids = np.load(path / IDS_FILE).astype(np.int64)
+        index.effective_type = str(meta["effective"])
+        if index._index.ntotal != len(index.ids) or index._index.d != dim:
+            raise ValueError(f"it holds {index._index.ntotal} vectors of {index._index.d} dimensions, not {len(index.ids)} of {dim}")
+        if index.effective_type == "hnsw":
             faiss.downcast_index(index._index.index).hnsw.efSearch = 128
         if index.effective_type == "ivfpq":
             ivf = faiss.downcast_index(index._index)
             ivf.nprobe = max(8, ivf.nlist // 16)
-        return index, generation
+        return index, int(meta["generation"])
+
+
+def _crc32(path: Path) -> int:
+    """CRC-32 of a file, read through a memory map (about 1 GB/s): catches a damaged or truncated vectors file,
+    which FAISS would otherwise load and search as it is."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return 0
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return zlib.crc32(mapped)
 
 
 def fsync_dir(path: Path) -> None:

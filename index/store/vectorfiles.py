@@ -1,17 +1,21 @@
-"""The FAISS index's life: loaded from the newest saved file, synced with SQLite, saved per generation.
+"""The FAISS index's life: loaded from the newest saved folder, synced with SQLite, saved per generation.
 
 SQLite holds every vector, so the FAISS file is derived state: a missing, stale or damaged
 file costs a sync or a rebuild, never data. A file is tied to its database: it carries the
 index's id (``meta.index_id``, random, set when the index is created) and the generation it
 was saved at, so a file copied from another index, or from a generation this database never
 committed, is rebuilt from SQLite rather than searched: its ids would name another archive's
-passages. FAISS ids are a chunk's row id shifted left by
+passages. An index loaded from a folder stays memory-mapped while it can: when the archive
+changes, it moves to the writer's newest saved folder and syncs only what is newer than that;
+the folders of the two newest saved generations are kept, so a server that mapped the older
+one can still read it into memory. FAISS ids are a chunk's row id shifted left by
 :data:`SLOT_BITS` plus a slot: its sentences 0..1022, the passage itself 1023.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,7 +24,7 @@ import numpy as np
 from ..vectors import VectorIndex
 from .database import Database
 
-__all__ = ["PASSAGE_SLOT", "SLOT_BITS", "VectorFiles", "vector_id"]
+__all__ = ["PASSAGE_SLOT", "SLOT_BITS", "VectorFiles", "saved_folders", "vector_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,11 @@ def vector_id(rowid: int, slot: int) -> int:
     return (rowid << SLOT_BITS) | slot
 
 
+def saved_folders(data_dir: Path) -> list[Path]:
+    """Saved generations' folders, oldest first (a killed save's ``.tmp`` folder is not one)."""
+    return sorted(p for p in data_dir.glob("vectors-*") if p.is_dir() and p.name[len("vectors-"):].isdigit())
+
+
 class VectorFiles:
     """Keeps the in-memory FAISS index at the committed generation (see module doc)."""
 
@@ -41,23 +50,28 @@ class VectorFiles:
     index_type: str
     _vectors: VectorIndex | None
     _vectors_generation: int
-    _vectors_file: Path | None  # the saved file that matches the index in memory
+    _vectors_file: Path | None  # the saved folder that matches the index in memory
 
     def _vector_path(self, generation: int) -> Path:
-        return self.data_dir / f"vectors-{generation:09d}.npz"
+        return self.data_dir / f"vectors-{generation:09d}"
 
     def remove_stale_files(self) -> None:
-        """Temporary files a killed writer left behind."""
-        for path in self.data_dir.glob("vectors-*.npz.tmp"):
-            path.unlink(missing_ok=True)
+        """What a killed writer left behind, and the files of releases that saved one ``vectors-*.npz`` file."""
+        for path in self.data_dir.glob("vectors-*"):
+            if path.suffix in (".tmp", ".old"):
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            elif path.suffix == ".npz" or path.name.endswith(".npz.tmp"):
+                path.unlink(missing_ok=True)
 
     def _wanted_vector_ids(self) -> np.ndarray:
-        """Every FAISS id the committed chunks call for: one per passage, one per sentence in it."""
-        ids: list[int] = []
-        for rowid, n in self.db.query("SELECT rowid, last_sentence - first_sentence + 1 FROM chunks ORDER BY rowid"):
-            ids.append(vector_id(rowid, PASSAGE_SLOT))
-            ids.extend(vector_id(rowid, j) for j in range(n))
-        return np.array(sorted(ids), dtype=np.int64)
+        """Every FAISS id the committed chunks call for, sorted: one per passage, one per sentence in it."""
+        rows = np.array(self.db.query("SELECT rowid, last_sentence - first_sentence + 1 FROM chunks"), dtype=np.int64).reshape(-1, 2)
+        rowids, sentences = rows[:, 0], rows[:, 1]
+        per_chunk = sentences + 1
+        starts = np.cumsum(per_chunk) - per_chunk
+        slot = np.arange(int(per_chunk.sum()), dtype=np.int64) - np.repeat(starts, per_chunk)  # 0..n within each chunk
+        slot[slot == np.repeat(sentences, per_chunk)] = PASSAGE_SLOT  # the n-th is the passage's own
+        return np.sort((np.repeat(rowids, per_chunk) << SLOT_BITS) | slot)
 
     def _fetch_vectors(self, wanted: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         by_chunk: dict[int, list[int]] = {}
@@ -84,41 +98,45 @@ class VectorFiles:
             generation = self.db.generation
             if self._vectors is not None and self._vectors_generation == generation:
                 return self._vectors
-            if self._vectors is None:
-                self._vectors = self._load_saved_vectors()
+            newest = saved_folders(self.data_dir)[-1:]
+            if self._vectors is None or self._vectors.mapped and newest and newest[0] != self._vectors_file:
+                # a mapped index follows the writer's saved folders; a damaged one costs a sync from SQLite
+                self._vectors = self._load_saved_vectors() or self._vectors or VectorIndex(self.index_type, self.dim)
             changed = self._vectors.sync(self._wanted_vector_ids(), self._fetch_vectors)
             if changed:
                 self._vectors_file = None  # what is in memory is no longer what is on disk
             self._vectors_generation = generation
             return self._vectors
 
-    def _load_saved_vectors(self) -> VectorIndex:
-        """The newest saved FAISS file if it is this index's, of a committed generation; else an empty index (when
-        there is none, or it is damaged, or another index's)."""
-        saved = sorted(self.data_dir.glob("vectors-*.npz"))
-        if saved:
-            try:
-                index, generation = VectorIndex.load(saved[-1], self.dim, index_id=self.db.meta("index_id"))
-                if generation > self.db.generation:
-                    raise ValueError(f"it was saved at generation {generation}, after this database's {self.db.generation}")
-                if index.index_type == self.index_type:
-                    self._vectors_file = saved[-1]
-                    return index
-            except Exception as exc:  # damaged, or not this database's: SQLite holds every vector, rebuild from it
-                logger.warning("FAISS file %s cannot be used (%s); rebuilding it from SQLite", saved[-1], exc)
-        self._vectors_file = None
-        return VectorIndex(self.index_type, self.dim)
+    def _load_saved_vectors(self) -> VectorIndex | None:
+        """The newest saved FAISS folder if it is this index's, of a committed generation; else ``None`` (when
+        there is none, or it is damaged, or another index's: SQLite holds every vector)."""
+        saved = saved_folders(self.data_dir)
+        if not saved:
+            return None
+        try:
+            index, generation = VectorIndex.load(saved[-1], self.dim, index_id=self.db.meta("index_id"))
+            if generation > self.db.generation:
+                raise ValueError(f"it was saved at generation {generation}, after this database's {self.db.generation}")
+            if index.index_type != self.index_type:
+                return None
+        except Exception as exc:  # damaged, or not this database's
+            logger.warning("FAISS file %s cannot be used (%s); %s", saved[-1], exc,
+                           "syncing the index in memory instead" if self._vectors else "rebuilding it from SQLite")
+            return None
+        self._vectors_file = saved[-1]
+        return index
 
     def save_vectors(self) -> Path:
-        """Persist the FAISS index for the committed generation, then drop older files."""
+        """Persist the FAISS index for the committed generation, then drop all but the previous saved folder."""
         index = self.vectors()
         path = self._vector_path(self._vectors_generation)
         if self._vectors_file != path:
             index.save(path, self._vectors_generation, self.db.meta("index_id") or "")
             self._vectors_file = path
-        for old in self.data_dir.glob("vectors-*.npz"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        for old in [p for p in saved_folders(self.data_dir) if p < path][:-1] + [p for p in saved_folders(self.data_dir) if p > path]:
+            shutil.rmtree(old, ignore_errors=True)
+        self.remove_stale_files()
         return path
 
     def indexed_chunk_rowids(self) -> set[int]:

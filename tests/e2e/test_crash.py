@@ -4,7 +4,7 @@ every batch it reported as committed (and nothing half-written), and search must
 A last run finishes the ingest and must embed only what no killed run had committed.
 
 The FAISS file is written atomically at the end of an ingest, so a kill *while* it is
-written is hard to time; instead the newest ``vectors-*.npz`` is damaged or removed by
+written is hard to time; instead the newest ``vectors-*`` folder is damaged or removed by
 hand and the store must rebuild it from SQLite.
 """
 
@@ -15,6 +15,7 @@ import os
 import queue
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,8 @@ from newsdesk.index.pipeline import BoilerplateCleaner, MetadataExtractor, Sente
 from newsdesk.index.records import Skipped
 from newsdesk.index.sources import read_sources
 from newsdesk.index.store import DB_NAME, ArticleStore
-from newsdesk.index.vectors import VectorIndex
+from newsdesk.index.store.vectorfiles import saved_folders
+from newsdesk.index.vectors import INDEX_FILE, VectorIndex
 from tests.conftest import ingest_options, open_store
 
 SEED = 20240611
@@ -355,8 +357,8 @@ def test_ingest_survives_repeated_sigkill(tmp_path: Path, embedder) -> None:
         assert counts.articles == N_ARTICLES and counts.chunks == total_chunks
         assert store.integrity_problems() == []
     # The finished ingest saved the FAISS file for its generation; it loads as is, no repair.
-    saved = sorted(data_dir.glob("vectors-*.npz"))
-    assert [p.name for p in saved] == [f"vectors-{generation:09d}.npz"]
+    saved = saved_folders(data_dir)
+    assert saved[-1].name == f"vectors-{generation:09d}" and len(saved) <= 2  # the newest, and at most the one before
     index, saved_generation = VectorIndex.load(saved[-1], 384)
     assert saved_generation == generation and index.ntotal == counts.vectors
     assert not list(data_dir.glob("*.tmp"))
@@ -365,7 +367,7 @@ def test_ingest_survives_repeated_sigkill(tmp_path: Path, embedder) -> None:
 # ---- a damaged or missing FAISS file is rebuilt from SQLite --------------------------------
 
 def _damage(data_dir: Path, how: str) -> None:
-    newest = sorted(data_dir.glob("vectors-*.npz"))[-1]
+    newest = saved_folders(data_dir)[-1] / INDEX_FILE
     data = newest.read_bytes()
     if how == "truncated":
         newest.write_bytes(data[: len(data) // 2])
@@ -377,13 +379,14 @@ def _damage(data_dir: Path, how: str) -> None:
         middle = len(data) // 2
         newest.write_bytes(data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 64]) + data[middle + 64:])
     elif how == "deleted":
-        newest.unlink()
+        shutil.rmtree(newest.parent)
     elif how in ("stale", "killed-mid-save"):  # an older generation's file: the article deleted since is in it
         with open_store(data_dir, writer=True) as store:
             assert store.delete("003_f9095a6aa4cb8e46")  # no save_vectors: as if killed right after the commit
             generation = store.generation
         if how == "killed-mid-save":  # ... or killed while writing the new generation's file
-            (data_dir / f"vectors-{generation:09d}.npz.tmp").write_bytes(data[: len(data) // 3])
+            (data_dir / f"vectors-{generation:09d}.tmp").mkdir()
+            (data_dir / f"vectors-{generation:09d}.tmp" / INDEX_FILE).write_bytes(data[: len(data) // 3])
     else:
         raise AssertionError(how)
 
@@ -418,7 +421,7 @@ def test_writer_replaces_damaged_or_missing_vectors_file(seed_copy: Path, embedd
         _assert_vectors_match_sqlite(store, embedder)
         path = store.save_vectors()
         generation, vectors = store.generation, store.counts().vectors
-    assert [p.name for p in seed_copy.glob("vectors-*.npz")] == [path.name]
+    assert saved_folders(seed_copy)[-1] == path and len(saved_folders(seed_copy)) <= 2
     assert not list(seed_copy.glob("*.tmp"))
     index, saved_generation = VectorIndex.load(path, 384)  # a sound file again: loads without repair
     assert saved_generation == generation and index.ntotal == vectors

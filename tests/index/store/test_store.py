@@ -14,6 +14,7 @@ from newsdesk.index.ingest import ingest
 from newsdesk.index.pipeline import build_ingest_pipeline, load_ingest_pipeline
 from newsdesk.index.records import Draft, RawArticle, Sentence
 from newsdesk.index.store import DB_NAME, SCHEMA_VERSION, ArticleStore
+from newsdesk.index.store.vectorfiles import saved_folders
 from newsdesk.index.vectors import IVFPQ_MIN_VECTORS, VectorIndex
 from tests.conftest import DEFAULTS, SEEDS, ingest_options, open_store
 
@@ -94,7 +95,7 @@ def test_index_types_find_the_same_nearest_passage(seed_copy: Path, embedder, in
         exact = open_store(seed_copy).dense_search(query, 3)
         assert hits[0][0] == exact[0][0]
         store.save_vectors()
-        assert len(list(seed_copy.glob("vectors-*.npz"))) == 1
+        assert 1 <= len(saved_folders(seed_copy)) <= 2
 
 
 def test_ivfpq_trains_once_the_archive_is_large_enough() -> None:

@@ -13,6 +13,7 @@ import pytest
 from newsdesk.index.embed import passage_input
 from newsdesk.index.ingest import ingest
 from newsdesk.index.store import DB_NAME, ArticleStore
+from newsdesk.index.store.vectorfiles import saved_folders
 from newsdesk.index.vectors import VectorIndex
 from tests.conftest import ingest_options, open_store
 
@@ -43,10 +44,10 @@ def test_a_vectors_file_not_of_this_database_is_rebuilt_not_searched(seed_copy: 
                                                                       caplog: pytest.LogCaptureFixture, case: str) -> None:
     with open_store(seed_copy) as store:
         generation = store.generation
-    foreign = next(other_index.glob("vectors-*.npz"))
-    planted = seed_copy / f"vectors-{generation + 7:09d}.npz"  # newer by name than the index's own file
+    foreign = saved_folders(other_index)[-1]
+    planted = seed_copy / f"vectors-{generation + 7:09d}"  # newer by name than the index's own folder
     if case == "another index's file":
-        shutil.copy(foreign, planted)
+        shutil.copytree(foreign, planted)
     else:  # an index from before ids, and a file (without one) claiming a generation this database never reached
         db = sqlite3.connect(seed_copy / DB_NAME)
         db.execute("DELETE FROM meta WHERE key='index_id'")
@@ -66,7 +67,7 @@ def test_a_vectors_file_not_of_this_database_is_rebuilt_not_searched(seed_copy: 
 
     with open_store(seed_copy, writer=True) as store:  # the next writer saves this index's own file in its place
         saved = store.save_vectors()
-    assert [p.name for p in seed_copy.glob("vectors-*.npz")] == [saved.name]
+    assert saved_folders(seed_copy)[-1] == saved and planted not in saved_folders(seed_copy)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="newsdesk.index.store.vectorfiles"), open_store(seed_copy) as store:
         _assert_only_own_vectors(store, query, store.dense_search(query, 5))

@@ -1,0 +1,97 @@
+"""The saved vectors folder: memory-mapped on load, checked against its checksums, read into memory before a change."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsdesk.index.vectors import IDS_FILE, INDEX_FILE, META_FILE, VectorIndex
+
+DIM = 16
+
+
+def _vectors(n: int, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _store(ids: np.ndarray, vectors: np.ndarray):
+    table = dict(zip(ids.tolist(), vectors))
+    return lambda wanted: (np.array(list(wanted), np.int64), np.stack([table[i] for i in wanted]))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_a_saved_folder_loads_mapped_and_searches_as_the_index_it_was(tmp_path: Path, kind: str) -> None:
+    vectors, ids = _vectors(300), np.arange(300, dtype=np.int64) * 7
+    index = VectorIndex(kind, DIM)
+    index.rebuild(ids, vectors)
+    index.save(tmp_path / "vectors-000000003", 3, "idx")
+    loaded, generation = VectorIndex.load(tmp_path / "vectors-000000003", DIM, index_id="idx")
+    assert generation == 3 and loaded.mapped and not index.mapped and loaded.effective_type == kind
+    assert loaded.ids.tolist() == ids.tolist()
+    for probe in vectors[:20]:
+        assert loaded.search(probe, 5)[0].tolist() == index.search(probe, 5)[0].tolist()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_a_mapped_index_is_read_into_memory_before_it_changes(tmp_path: Path, kind: str) -> None:
+    vectors, ids = _vectors(400), np.arange(400, dtype=np.int64)
+    fetch = _store(ids, vectors)
+    index = VectorIndex(kind, DIM)
+    index.rebuild(ids[:300], vectors[:300])
+    index.save(tmp_path / "vectors-000000001", 1)
+    loaded, _ = VectorIndex.load(tmp_path / "vectors-000000001", DIM)
+    wanted = np.concatenate([ids[10:300], ids[300:]])  # ten removed, a hundred added
+    assert loaded.sync(wanted, fetch) and not loaded.mapped
+    assert sorted(loaded.ids.tolist()) == wanted.tolist() and loaded.ntotal == len(wanted)
+    assert loaded.search(vectors[350], 1)[0].tolist() == [350]
+    assert 3 not in loaded.search(vectors[3], 5)[0].tolist()
+    again, _ = VectorIndex.load(tmp_path / "vectors-000000001", DIM)  # the saved folder itself is untouched
+    assert again.ntotal == 300
+
+
+def test_a_mapped_index_whose_folder_is_gone_is_rebuilt_from_the_store(tmp_path: Path) -> None:
+    vectors, ids = _vectors(200), np.arange(200, dtype=np.int64)
+    index = VectorIndex("flat", DIM)
+    index.rebuild(ids[:150], vectors[:150])
+    index.save(tmp_path / "vectors-000000001", 1)
+    loaded, _ = VectorIndex.load(tmp_path / "vectors-000000001", DIM)
+    shutil.rmtree(tmp_path / "vectors-000000001")  # a writer saved newer generations and removed it
+    assert loaded.sync(ids, _store(ids, vectors)) and not loaded.mapped
+    assert sorted(loaded.ids.tolist()) == ids.tolist() and loaded.search(vectors[180], 1)[0].tolist() == [180]
+
+
+@pytest.mark.parametrize("damage", ["bitflip", "truncated", "ids", "another index"])
+def test_a_damaged_or_foreign_folder_is_refused(tmp_path: Path, damage: str) -> None:
+    index = VectorIndex("flat", DIM)
+    index.rebuild(np.arange(100, dtype=np.int64), _vectors(100))
+    folder = tmp_path / "vectors-000000002"
+    index.save(folder, 2, "mine")
+    data = (folder / INDEX_FILE).read_bytes()
+    if damage == "bitflip":  # inside the vectors: FAISS itself would load it and search wrong vectors
+        middle = len(data) // 2
+        (folder / INDEX_FILE).write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1:])
+    elif damage == "truncated":
+        (folder / INDEX_FILE).write_bytes(data[: len(data) // 2])
+    elif damage == "ids":
+        np.save(folder / IDS_FILE, np.arange(1, 101, dtype=np.int64))
+    with pytest.raises(ValueError, match="checksum" if damage != "another index" else "not this index"):
+        VectorIndex.load(folder, DIM, index_id="theirs" if damage == "another index" else "mine")
+
+
+def test_saving_the_same_generation_again_replaces_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "vectors-000000005"
+    first = VectorIndex("flat", DIM)
+    first.rebuild(np.arange(10, dtype=np.int64), _vectors(10))
+    first.save(folder, 5)
+    second = VectorIndex("flat", DIM)
+    second.rebuild(np.arange(20, dtype=np.int64), _vectors(20, seed=1))
+    second.save(folder, 5)
+    assert VectorIndex.load(folder, DIM)[0].ntotal == 20
+    assert json.loads((folder / META_FILE).read_text())["generation"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
