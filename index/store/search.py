@@ -19,6 +19,7 @@ class PassageSearch:
 
     db: Database
     vectors: Callable[[], VectorIndex]  # the store's :class:`~.vectorfiles.VectorFiles`
+    _passage_count: tuple[tuple[int, int], int] = ((0, -1), 0)  # ((id of the index, generation), passages)
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``.
@@ -29,8 +30,7 @@ class PassageSearch:
         vectors = self.vectors()
         wanted = 4 * k
         if allowed is not None:
-            passages = np.count_nonzero((vectors.ids & PASSAGE_SLOT) == PASSAGE_SLOT)  # one passage vector each
-            wanted = int(wanted * min(100.0, max(1.0, passages / max(1, len(allowed)))))
+            wanted = int(wanted * min(100.0, max(1.0, self._passages_in(vectors) / max(1, len(allowed)))))
         while True:
             ids, scores = vectors.search(query_vector, wanted)
             rowids = ids >> SLOT_BITS
@@ -41,6 +41,13 @@ class PassageSearch:
             if len(best) >= k or len(ids) < wanted:
                 return best[:k]
             wanted *= 4
+
+    def _passages_in(self, vectors: VectorIndex) -> int:
+        """How many passages ``vectors`` holds (one passage vector each), counted once per generation, not per query."""
+        key = (id(vectors), self.db.generation)
+        if self._passage_count[0] != key:
+            self._passage_count = (key, int(np.count_nonzero((vectors.ids & PASSAGE_SLOT) == PASSAGE_SLOT)))
+        return self._passage_count[1]
 
     def dense_sentence_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, int, float]]:
         """Top sentences in context: ``(chunk rowid, sentence index within the chunk, score)``."""
