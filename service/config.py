@@ -45,6 +45,7 @@ def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, mi
 class Settings:
     data_dir: Path = _setting(Path("data"), "Folder holding the index (SQLite database and FAISS files).")
     index_type: str = _setting("flat", "FAISS index: `flat` (exact), `hnsw` or `ivfpq` (large archives).", ("flat", "hnsw", "ivfpq"))
+    search_threads: int = _setting(1, "OpenMP threads of FAISS in a process that answers questions. One query's search is memory-bound: a second thread made it 10 times slower on a busy 2-core machine (docs/benchmarks.md); concurrent requests use the cores instead.", minimum=1)
     chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
     near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)

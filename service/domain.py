@@ -1,7 +1,7 @@
 """The query side's records: what flows from a question to a reply.
 
 Imported by every layer of ``service`` and importing nothing of it: a retrieved
-:class:`Passage` (a stored passage plus how it was found), :class:`Filters`, the
+:class:`Passage` (a stored passage plus how it was found) and a ranking of them (:class:`Passages`), :class:`Filters`, the
 :class:`Answer` every answerer returns with its :class:`Citation` objects (and, for a factoid
 question, its :class:`ShortAnswer`; beside it, the :class:`Source` stories), a conversation
 :class:`Turn`, and :class:`AskResult`.
@@ -10,6 +10,7 @@ question, its :class:`ShortAnswer`; beside it, the :class:`Source` stories), a c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from newsdesk.index.records import Sentence, SharedRecord, StoredPassage
 
 __all__ = ["ABSTENTION", "Answer", "AnswerPart", "AnswerSentence", "AskResult", "Citation", "ClosestArticle", "Filters", "Passage",
-           "ShortAnswer", "Source", "Turn", "answer_text", "dateline"]
+           "Passages", "ShortAnswer", "Source", "Turn", "answer_text", "dateline"]
 
 ABSTENTION = "The archive does not answer this question."
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -65,6 +66,36 @@ class Passage(SharedRecord):
         return dataclasses.replace(self, **{k: getattr(other, k) for k in ("bm25_score", "bm25_rank", "dense_score", "dense_rank")
                                             if getattr(other, k) is not None})
 
+
+
+class Passages(SharedRecord, Sequence[Passage]):
+    """Passages in rank order, handed from one query component to the next as one immutable value.
+
+    Haystack copies every component input and checks each element of a list against its
+    ``Component`` protocol (about 40 microseconds an element on Python 3.11: the 400 passages
+    a question passes between components cost 20 ms); a shared record is passed whole.
+    """
+
+    def __init__(self, passages: Iterable[Passage] = ()) -> None:
+        self._passages = tuple(passages)
+
+    def __getitem__(self, index: Any) -> Any:
+        found = self._passages[index]
+        return Passages(found) if isinstance(index, slice) else found
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def __iter__(self) -> Iterator[Passage]:
+        return iter(self._passages)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (Passages, list, tuple)) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which are unhashable
+
+    def __repr__(self) -> str:
+        return f"Passages({list(self._passages)!r})"
 
 @dataclass(frozen=True)
 class Filters:

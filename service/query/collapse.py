@@ -9,7 +9,7 @@ from haystack import component
 
 from newsdesk.index.store import ReadStore
 
-from ..domain import Passage
+from ..domain import Passages
 
 __all__ = ["ClusterCollapser"]
 
@@ -21,8 +21,8 @@ class ClusterCollapser:
     def __init__(self, store: ReadStore) -> None:
         self.store = store
 
-    @component.output_types(passages=list[Passage])
-    def run(self, passages: list[Passage], top_k: int | None = None) -> dict[str, Any]:
+    @component.output_types(passages=Passages)
+    def run(self, passages: Passages, top_k: int | None = None) -> dict[str, Any]:
         """:returns: at most ``top_k`` passages, one article per cluster, each with its ``copies``."""
         chosen: dict[str, str] = {}
         kept = []
@@ -34,5 +34,5 @@ class ClusterCollapser:
             if top_k is not None and len(kept) >= top_k:
                 break
         members = self.store.clusters(p.stored.cluster_id for p in kept if p.stored.cluster_id)
-        return {"passages": [dataclasses.replace(p, copies=tuple(a for a in members.get(p.stored.cluster_id, []) if a != p.article_id))
-                             for p in kept]}
+        return {"passages": Passages(dataclasses.replace(p, copies=tuple(a for a in members.get(p.stored.cluster_id, []) if a != p.article_id))
+                                     for p in kept)}

@@ -30,7 +30,7 @@ from newsdesk.index.records import Sentence
 from newsdesk.index.store import ReadStore
 from newsdesk.index.text import content_terms
 
-from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle, Passage, TimeFrame
+from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, ClosestArticle, Passage, Passages, TimeFrame
 from .scoring import FEATURES, ScoringModel
 from .sentences import passage_sentences
 from .short_answer import adds_to, expected_labels, short_answer
@@ -94,7 +94,7 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
 
     @component.output_types(answer=Answer)
-    def run(self, question: str, passages: list[Passage], query_embedding: np.ndarray, context: str = "",
+    def run(self, question: str, passages: Passages, query_embedding: np.ndarray, context: str = "",
             as_of: datetime | None = None, timeframe: TimeFrame | None = None) -> dict[str, Any]:
         """``context``: earlier words of the conversation a follow-up leans on (counted at half weight);
         ``as_of``: when it is asked (articles' age); ``timeframe``: whether it is about the present."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from haystack import component
 
-from ..domain import Passage
+from ..domain import Passage, Passages
 
 __all__ = ["CONVEX_BM25_WEIGHT", "FUSION_MODES", "RRF_K", "HybridFusion"]
 
@@ -30,8 +30,8 @@ class HybridFusion:
             raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(FUSION_MODES)}")
         self.mode = mode
 
-    @component.output_types(passages=list[Passage])
-    def run(self, bm25: list[Passage], dense: list[Passage]) -> dict[str, Any]:
+    @component.output_types(passages=Passages)
+    def run(self, bm25: Passages, dense: Passages) -> dict[str, Any]:
         merged: dict[str, Passage] = {}
         for passages in (bm25, dense):
             for passage in passages:
@@ -51,4 +51,4 @@ class HybridFusion:
                 for passage in passages:  # a list of equals (one hit, say) holds only its best: 1
                     scores[passage.chunk_id] += weight * ((passage.score - low) / span if span else 1.0)
         ranked = sorted(merged, key=lambda i: -scores[i])
-        return {"passages": [dataclasses.replace(merged[i], score=scores[i]) for i in ranked]}
+        return {"passages": Passages(dataclasses.replace(merged[i], score=scores[i]) for i in ranked)}

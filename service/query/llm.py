@@ -33,7 +33,7 @@ from newsdesk.index.text import content_terms, split_sentences
 from newsdesk.prompts import load_prompt
 
 from ..config import LLMSettings
-from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, Passage, answer_text
+from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, Passage, Passages, answer_text
 from ..errors import LLMUnavailable
 from .sentences import passage_sentences
 from .verify import quote_matches
@@ -182,7 +182,7 @@ class LLMAnswerer:
         self._generator = chat_generator(settings) if settings is not None else None
 
     @component.output_types(answer=Answer)
-    def run(self, question: str, passages: list[Passage], fallback: Answer, use_llm: bool = False,
+    def run(self, question: str, passages: Passages, fallback: Answer, use_llm: bool = False,
             on_sentence: OnSentence | None = None) -> dict[str, Any]:
         """``on_sentence``: stream the reply, reporting each sentence as soon as it is verified.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import faiss
 import numpy as np
 from haystack import Pipeline
 from haystack.core.errors import PipelineRuntimeError
@@ -30,7 +31,7 @@ from newsdesk.index.errors import IndexError_
 from newsdesk.index.store import ReadStore
 
 from ..config import LLMSettings, Settings
-from ..domain import AskResult, Filters, Passage, Turn
+from ..domain import AskResult, Filters, Passage, Passages, Turn
 from .collapse import ClusterCollapser
 from .extractive import ExtractiveAnswerer
 from .filters import FilterResolver
@@ -75,7 +76,7 @@ def _run(pipeline: Pipeline, inputs: dict[str, Any], outputs: set[str]) -> dict[
 
 @dataclass(frozen=True)
 class Retrieved:
-    passages: list[Passage]
+    passages: Passages
     query_embedding: np.ndarray
 
 
@@ -123,7 +124,9 @@ class QueryPipeline:
 
     @classmethod
     def from_settings(cls, store: ReadStore, embedder: Embedder, settings: Settings, **overrides: Any) -> QueryPipeline:
-        """The pipeline ``settings`` describe (``overrides`` replace single arguments), warmed up."""
+        """The pipeline ``settings`` describe (``overrides`` replace single arguments), warmed up; FAISS in this
+        process searches with ``settings.search_threads`` (OpenMP's thread count is per process)."""
+        faiss.omp_set_num_threads(settings.search_threads)
         arguments: dict[str, Any] = {"candidates": settings.retrieval_candidates, "fusion": settings.fusion,
                                      "abstain_below": settings.abstain_below, "top_k": settings.top_k, "llm": settings.llm,
                                      "followup_context_chars": settings.followup_context_chars}

@@ -17,16 +17,16 @@ from newsdesk.index.errors import IndexIncompatible
 from newsdesk.index.records import RowIds
 from newsdesk.index.store import ReadStore
 
-from ..domain import Passage
+from ..domain import Passage, Passages
 
 __all__ = ["BM25Retriever", "DenseRetriever", "passages_of_hits"]
 
 
-def passages_of_hits(store: ReadStore, hits: list[tuple[int, float]], retriever: str) -> list[Passage]:
+def passages_of_hits(store: ReadStore, hits: list[tuple[int, float]], retriever: str) -> Passages:
     """``(rowid, score)`` hits as passages carrying ``retriever``'s score and rank; rows gone since are skipped."""
     stored = store.passages(h for h, _ in hits)
-    return [Passage(stored[rowid], score=score, **{f"{retriever}_score": score, f"{retriever}_rank": rank})
-            for rank, (rowid, score) in enumerate(hits, start=1) if rowid in stored]
+    return Passages(Passage(stored[rowid], score=score, **{f"{retriever}_score": score, f"{retriever}_rank": rank})
+                    for rank, (rowid, score) in enumerate(hits, start=1) if rowid in stored)
 
 
 @component
@@ -37,7 +37,7 @@ class BM25Retriever:
         self.store = store
         self.top_k = top_k
 
-    @component.output_types(passages=list[Passage])
+    @component.output_types(passages=Passages)
     def run(self, query: str, allowed: RowIds | None = None) -> dict[str, Any]:
         hits = self.store.bm25_search(query, self.top_k, allowed)
         return {"passages": passages_of_hits(self.store, hits, "bm25")}
@@ -58,7 +58,7 @@ class DenseRetriever:
     def warm_up(self) -> None:
         self.embedder.warm_up()
 
-    @component.output_types(passages=list[Passage], query_embedding=np.ndarray)
+    @component.output_types(passages=Passages, query_embedding=np.ndarray)
     def run(self, query: str, allowed: RowIds | None = None) -> dict[str, Any]:
         vector = self.embedder.embed([query])[0]
         hits = self.store.dense_search(vector, self.top_k, allowed)

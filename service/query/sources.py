@@ -23,7 +23,7 @@ from haystack import component
 from newsdesk.index.records import Sentence
 from newsdesk.index.store import ReadStore
 
-from ..domain import Answer, Citation, Passage, Source
+from ..domain import Answer, Citation, Passage, Passages, Source
 from .sentences import passage_sentences
 from .verify import verified_sources
 
@@ -42,7 +42,7 @@ class SourceLister:
         self.store = store
 
     @component.output_types(answer=Answer)
-    def run(self, answer: Answer, passages: list[Passage], query_embedding: np.ndarray) -> dict[str, Any]:
+    def run(self, answer: Answer, passages: Passages, query_embedding: np.ndarray) -> dict[str, Any]:
         """:returns: ``answer`` with its ``sources``, those whose quote is not the stored original removed with a warning."""
         stories: dict[str, list[Passage]] = {}  # cluster -> the retrieved passages of its best-ranked article, best first
         for passage in passages:
