@@ -14,6 +14,7 @@ from newsdesk.index.ingest import ingest
 from newsdesk.index.pipeline import build_ingest_pipeline, load_ingest_pipeline
 from newsdesk.index.records import Draft, RawArticle, Sentence
 from newsdesk.index.store import DB_NAME, SCHEMA_VERSION, ArticleStore
+from newsdesk.index.store.reads import PassageCalendar
 from newsdesk.index.store.vectorfiles import saved_folders
 from newsdesk.index.vectors import IVFPQ_MIN_VECTORS, VectorIndex
 from tests.conftest import DEFAULTS, SEEDS, ingest_options, open_store
@@ -152,3 +153,23 @@ def test_an_index_keeps_the_precision_it_was_built_with(tmp_path: Path) -> None:
     with ArticleStore(tmp_path, index_type="flat", writer=True, model_name=model_identity("int8")) as store:
         assert store.model_name == MODEL_NAME and store.db.meta("embedding_model") == MODEL_NAME
         assert DEFAULTS.embedder(store).precision == "fp32" and DEFAULTS.embed_precision == "int8"
+
+
+def test_the_passage_calendar_filters_as_the_documented_conditions_say() -> None:
+    rng = np.random.default_rng(3)
+    days = ["", "2021-12-31", "2022-01-01", "2022-01-15", "2022-02-01", "2023-06-30"]
+    publishers = ["", "reuters", "ap", "cnn"]
+    rows = [(rowid, days[rng.integers(len(days))], publishers[rng.integers(len(publishers))]) for rowid in range(1, 400)]
+    calendar = PassageCalendar.of(7, rows)
+
+    def expected(pubs, start, end, known_by):
+        return {r for r, day, pub in rows
+                if (not pubs or pub in [p.lower() for p in pubs]) and (not start or day and day >= start)
+                and (not end or day and day <= end) and (not known_by or not day or day <= known_by)}
+
+    for pubs in (None, ["Reuters"], ["AP", "cnn"]):
+        for start in (None, "2022-01-01", "2022-01-02"):
+            for end in (None, "2022-01-15", "2021-01-01"):
+                for known_by in (None, "2022-01-01", "2022-01-15T10:00:00"):
+                    got = calendar.rowids_where(pubs, start, end, known_by)
+                    assert set(got) == expected(pubs, start, end, known_by and known_by[:10]), (pubs, start, end, known_by)
