@@ -6,7 +6,8 @@
 Each ``--archive LABEL:INDEX_TYPE:DIR`` is an index built beforehand (``bench/synth_archive.py``;
 its vectors folder saved with that index type), served in place by ``newsdesk serve``
 (``NEWSDESK_INDEX_TYPE`` set to match) with the same gunicorn set-up as ``bench/ask.py``
-(``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS``). Servers run one after another, never side by
+(``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS``), rate limits off (one client address asks
+thousands of questions a minute). Servers run one after another, never side by
 side, so no archive's measurement pays for another's CPU. Each is warmed up (every question
 once per worker; a cold start's first touch of the vectors is not measured), then asked
 ``--requests`` questions by one client and by 8 concurrent clients, cycling through
@@ -42,7 +43,8 @@ def serve_and_measure(data: Path, index_type: str, questions: list[dict], reques
                       work: Path) -> dict:
     """One server over ``data``: warmed up, then one client and 8 clients."""
     env = {**os.environ, "HAYSTACK_TELEMETRY_ENABLED": "False", "NEWSDESK_DATA_DIR": str(data),
-           "NEWSDESK_INDEX_TYPE": index_type, "NEWSDESK_HOST": "127.0.0.1"}
+           "NEWSDESK_INDEX_TYPE": index_type, "NEWSDESK_HOST": "127.0.0.1",
+           "NEWSDESK_RATE_LIMIT_PER_ADDRESS": "", "NEWSDESK_RATE_LIMIT_PER_KEY": "", "NEWSDESK_RATE_LIMIT_WRITES": ""}
     if pythonpath:
         env["PYTHONPATH"] = str(pythonpath)
     workers = int(env.get("NEWSDESK_WORKERS", "2"))
@@ -100,7 +102,7 @@ def write_doc(result: dict, command: str) -> None:
              f"Command: `{command}` (measured {result['date']}). Machine: {m['cpu']}, {m['nproc']} cores, {m['memory_gib']} GiB; "
              f"load average {m['load_average_at_start']:.2f} at start. Servers one at a time, gunicorn {result['workers']} workers x "
              f"{result['threads']} threads, extractive answerer; {result['questions']} questions from `{Path(result['questions_file']).name}`, "
-             "each with its own `as_of`, cycled; archives from `bench/synth_archive.py` (synthetic text; hashed vectors, so the "
+             "each with its own `as_of`, cycled; rate limits off; archives from `bench/synth_archive.py` (synthetic text; hashed vectors, so the "
              "dense side ranks nonsense and most answers abstain: these are latency figures, not quality).", "",
              "| archive | passages | index | code | clients | p50 ms | p95 ms | mean ms | req/s |", "|---|---|---|---|---|---|---|---|---|"]
     for r in result["runs"]:
