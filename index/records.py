@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .entities import Entity
 
 
@@ -29,6 +31,13 @@ class RowIds(frozenset[int]):
 
     def __deepcopy__(self, memo: dict) -> "RowIds":
         return self
+
+    def array(self) -> np.ndarray:
+        """The ids as a sorted NumPy array, made once per set (a filter's set is shared by the questions of a day)."""
+        made = self.__dict__.get("_array")
+        if made is None:
+            made = self.__dict__["_array"] = np.sort(np.fromiter(self, dtype=np.int64, count=len(self)))
+        return made
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import os
 import shutil
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
@@ -29,27 +30,55 @@ logger = logging.getLogger(__name__)
 
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
 IVFPQ_MIN_VECTORS = 4096  # below this, IVF-PQ cannot train well and Flat is exact and fast anyway
+EXACT_FILTERED = 20_000  # a filter keeping at most this many vectors is searched exactly among them (a few ms)
 INDEX_FILE, IDS_FILE, META_FILE = "index.faiss", "ids.npy", "meta.json"  # the files of a saved generation's folder
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """How the approximate index types are built and searched (``Settings``: ``NEWSDESK_HNSW_*``, ``NEWSDESK_IVF_*``).
+
+    Build parameters apply when an index is (re)built; search parameters apply to a loaded index at once.
+    The recall they buy and the latency they cost are measured in docs/benchmarks.md (``bench/vector_index.py``).
+    """
+
+    hnsw_m: int = 32  # graph neighbours per vector (build; memory grows with it)
+    hnsw_ef_construction: int = 80  # candidates while linking (build time)
+    hnsw_ef_search: int = 128  # candidates while searching (recall against latency)
+    ivf_nlist: int = 0  # inverted lists (build); 0: 4·√N, at most N/39
+    ivf_pq_m: int = 48  # product-quantiser sub-vectors of 8 bits (build; must divide the dimension)
+    ivf_nprobe: int = 0  # lists searched (search); 0: nlist/16, at least 8
+    ivf_refine: int = 0  # re-rank k x this many PQ hits by exact inner product (build: keeps the vectors too); 0: none
+
+    def nlist_for(self, n: int) -> int:
+        return self.ivf_nlist or max(16, min(int(4 * math.sqrt(n)), n // 39))
+
+    def nprobe_for(self, nlist: int) -> int:
+        return min(nlist, self.ivf_nprobe or max(8, nlist // 16))
 
 
 class VectorIndex:
     """Inner-product search over L2-normalized vectors, keyed by chunk row ids."""
 
-    def __init__(self, index_type: str, dim: int) -> None:
+    def __init__(self, index_type: str, dim: int, params: IndexParams = IndexParams()) -> None:
         if index_type not in INDEX_TYPES:
             raise ValueError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
+        if index_type == "ivfpq" and dim % params.ivf_pq_m:
+            raise ValueError(f"the IVF-PQ sub-quantisers ({params.ivf_pq_m}) must divide the dimension {dim}")
         self.index_type = index_type
         self.dim = dim
+        self.params = params
         self.ids = np.empty(0, dtype=np.int64)
         self._index = self._empty_index(index_type)
         self._mapped_from: Path | None = None  # the saved folder whose vectors are mapped, not in memory
+        self._order_cache: np.ndarray | None = None  # see _order
         self.effective_type = index_type if index_type != "ivfpq" else "flat"
 
     def _empty_index(self, kind: str) -> faiss.Index:
         if kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(self.dim, 32, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efSearch = 128
-            inner.hnsw.efConstruction = 80
+            inner = faiss.IndexHNSWFlat(self.dim, self.params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efSearch = self.params.hnsw_ef_search
+            inner.hnsw.efConstruction = self.params.hnsw_ef_construction
             return faiss.IndexIDMap2(inner)
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
@@ -66,11 +95,12 @@ class VectorIndex:
         """Build from scratch; IVF-PQ trains here (and falls back to Flat on small archives)."""
         kind = self.index_type
         if kind == "ivfpq" and len(ids) >= IVFPQ_MIN_VECTORS:
-            nlist = max(16, min(int(4 * math.sqrt(len(ids))), len(ids) // 39))
-            quantizer = faiss.IndexFlatIP(self.dim)
-            index = faiss.IndexIVFPQ(quantizer, self.dim, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
-            index.train(vectors)
-            index.nprobe = max(8, nlist // 16)
+            nlist = self.params.nlist_for(len(ids))
+            index = faiss.IndexIVFPQ(faiss.IndexFlatIP(self.dim), self.dim, nlist, self.params.ivf_pq_m, 8, faiss.METRIC_INNER_PRODUCT)
+            sample = np.random.default_rng(0).choice(len(vectors), size=min(len(vectors), 64 * nlist), replace=False)
+            index.train(vectors[np.sort(sample)])  # 64 points a list train k-means well; all of 1M would take minutes more
+            if self.params.ivf_refine:
+                index = faiss.IndexIDMap2(faiss.IndexRefineFlat(index))
             self._index = index
             self.effective_type = "ivfpq"
         else:
@@ -79,6 +109,8 @@ class VectorIndex:
             self._index = self._empty_index("hnsw" if kind == "hnsw" else "flat")
             self.effective_type = "hnsw" if kind == "hnsw" else "flat"
         self._mapped_from = None
+        self._order_cache = None
+        self.tune(self.params)
         if len(ids):
             self._index.add_with_ids(vectors, ids)
         self.ids = np.array(ids, dtype=np.int64)
@@ -93,8 +125,9 @@ class VectorIndex:
         to_add = np.setdiff1d(wanted, self.ids, assume_unique=True)
         if not len(to_remove) and not len(to_add):
             return False
+        self._order_cache = None
         grown_for_ivfpq = self.index_type == "ivfpq" and self.effective_type != "ivfpq" and len(wanted) >= IVFPQ_MIN_VECTORS
-        if grown_for_ivfpq or len(to_remove) and self.effective_type == "hnsw":  # HNSW cannot remove
+        if grown_for_ivfpq or len(to_remove) and not self._can_remove():
             ids, vectors = fetch(wanted.tolist())
             self.rebuild(ids, vectors)
             return True
@@ -115,13 +148,81 @@ class VectorIndex:
             self.ids = np.concatenate([self.ids, ids])
         return True
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest vectors: ``(ids, scores)``, best first (fewer when the index holds fewer)."""
+    def _can_remove(self) -> bool:
+        """HNSW graphs and re-ranked IVF-PQ cannot drop vectors: a deletion rebuilds them."""
+        return self.effective_type == "flat" or self.effective_type == "ivfpq" and not isinstance(self._index, faiss.IndexIDMap2)
+
+    def tune(self, params: IndexParams) -> None:
+        """Search with ``params``'s search parameters from now on (its build parameters wait for the next build)."""
+        self.params = params
+        inner = faiss.downcast_index(self._index.index if isinstance(self._index, faiss.IndexIDMap2) else self._index)
+        if isinstance(inner, faiss.IndexHNSW):
+            inner.hnsw.efSearch = self.params.hnsw_ef_search
+        if isinstance(inner, faiss.IndexRefine):
+            inner.k_factor = float(max(1, self.params.ivf_refine))
+            inner = faiss.downcast_index(inner.base_index)
+        if isinstance(inner, faiss.IndexIVF):
+            inner.nprobe = self.params.nprobe_for(inner.nlist)
+
+    def search(self, query: np.ndarray, k: int, keep: Callable[[np.ndarray], np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest vectors: ``(ids, scores)``, best first (fewer when the index holds fewer, or the filter keeps
+        fewer). ``keep(ids)``: which of these vector ids may be returned (a boolean mask), for a filtered search.
+
+        A filter that keeps few vectors is searched exactly among them (Flat and HNSW hold the vectors themselves);
+        a larger one through a FAISS selector inside the search, so ``k`` need not grow with what the filter drops;
+        IVF-PQ asks for more hits until ``k`` pass the filter, and finds only what the lists it probes hold (a narrow
+        filter may leave fewer than ``k``).
+        """
         if self.ntotal == 0 or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores, ids = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.ntotal))
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if keep is None:
+            return self._found(*self._index.search(query, min(k, self.ntotal)))
+        if self.effective_type == "ivfpq":
+            return self._search_widening(query, k, keep)
+        order = self._order()
+        mask = keep(order)
+        kept = int(np.count_nonzero(mask))
+        if kept <= EXACT_FILTERED:
+            positions = np.flatnonzero(mask)
+            scores = self._stored_vectors()[positions] @ query[0]
+            best = np.argsort(-scores, kind="stable")[:k] if kept > k else np.argsort(-scores, kind="stable")
+            return order[positions[best]], scores[best].astype(np.float32)
+        bitmap = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))
+        inner = faiss.downcast_index(self._index.index)
+        params = (faiss.SearchParametersHNSW(sel=selector, efSearch=self.params.hnsw_ef_search)
+                  if isinstance(inner, faiss.IndexHNSW) else faiss.SearchParameters(sel=selector))
+        scores, positions = inner.search(query, min(k, kept), params=params)
+        found = positions[0] != -1
+        return order[positions[0][found]], scores[0][found]
+
+    def _search_widening(self, query: np.ndarray, k: int, keep: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        wanted = 4 * k
+        while True:
+            ids, scores = self._found(*self._index.search(query, min(wanted, self.ntotal)))
+            passing = keep(ids)
+            if np.count_nonzero(passing) >= k or len(ids) < wanted:
+                return ids[passing][:k], scores[passing][:k]
+            wanted *= 4
+
+    @staticmethod
+    def _found(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         found = ids[0] != -1
         return ids[0][found], scores[0][found]
+
+    def _order(self) -> np.ndarray:
+        """The id of each stored vector in FAISS's own order (Flat and HNSW under their id map), read once per state."""
+        if self._order_cache is None:
+            self._order_cache = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        return self._order_cache
+
+    def _stored_vectors(self) -> np.ndarray:
+        """The stored vectors as an array (no copy: memory-mapped where the index is), in :meth:`_order`."""
+        inner = faiss.downcast_index(self._index.index)
+        flat = faiss.downcast_index(inner.storage) if isinstance(inner, faiss.IndexHNSW) else inner
+        return faiss.rev_swig_ptr(flat.get_xb(), self.ntotal * self.dim).reshape(self.ntotal, self.dim)
 
     def save(self, path: Path, generation: int, index_id: str = "") -> None:
         """Write the folder ``path`` atomically: a temporary folder (the FAISS file, the ids, and ``meta.json`` with
@@ -132,6 +233,7 @@ class VectorIndex:
         faiss.write_index(self._index, str(tmp / INDEX_FILE))
         np.save(tmp / IDS_FILE, self.ids)
         meta = {"generation": generation, "index_id": index_id, "index_type": self.index_type, "effective": self.effective_type,
+                "built_with": asdict(self.params),
                 "crc32": {name: _crc32(tmp / name) for name in (INDEX_FILE, IDS_FILE)}}
         (tmp / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
         for name in (INDEX_FILE, IDS_FILE, META_FILE):
@@ -147,7 +249,7 @@ class VectorIndex:
         fsync_dir(path.parent)
 
     @classmethod
-    def load(cls, path: Path, dim: int, index_id: str | None = None) -> tuple["VectorIndex", int]:
+    def load(cls, path: Path, dim: int, index_id: str | None = None, params: IndexParams = IndexParams()) -> tuple["VectorIndex", int]:
         """The index saved in folder ``path`` and the generation it was built for, its vectors memory-mapped (read
         when searched, shared by every process that maps them); a checksum mismatch raises ``ValueError``, as does a
         folder saved for any other index than ``index_id`` (its ids would name another archive's passages)."""
@@ -158,18 +260,14 @@ class VectorIndex:
         for name, expected in meta["crc32"].items():
             if _crc32(path / name) != expected:
                 raise ValueError(f"{name} does not match its checksum")
-        index = cls(str(meta["index_type"]), dim)
+        index = cls(str(meta["index_type"]), dim, params)
         index._index = faiss.read_index(str(path / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC)
         index._mapped_from = path
         index.ids = np.load(path / IDS_FILE).astype(np.int64)
         index.effective_type = str(meta["effective"])
         if index._index.ntotal != len(index.ids) or index._index.d != dim:
             raise ValueError(f"it holds {index._index.ntotal} vectors of {index._index.d} dimensions, not {len(index.ids)} of {dim}")
-        if index.effective_type == "hnsw":
-            faiss.downcast_index(index._index.index).hnsw.efSearch = 128
-        if index.effective_type == "ivfpq":
-            ivf = faiss.downcast_index(index._index)
-            ivf.nprobe = max(8, ivf.nlist // 16)
+        index.tune(params)
         return index, int(meta["generation"])
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from limits import parse_many
 from newsdesk.index.embed import Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
+from newsdesk.index.vectors import IndexParams
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import ArticleStore
 
@@ -45,6 +46,13 @@ def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, mi
 class Settings:
     data_dir: Path = _setting(Path("data"), "Folder holding the index (SQLite database and FAISS files).")
     index_type: str = _setting("flat", "FAISS index: `flat` (exact), `hnsw` or `ivfpq` (large archives).", ("flat", "hnsw", "ivfpq"))
+    hnsw_m: int = _setting(32, "HNSW: graph neighbours per vector (applies when the index is next built; memory grows with it).", minimum=2)
+    hnsw_ef_construction: int = _setting(80, "HNSW: candidates while linking a vector (build time against graph quality; applies at the next build).", minimum=1)
+    hnsw_ef_search: int = _setting(128, "HNSW: candidates while searching: recall against latency (applies at once; measured in docs/benchmarks.md).", minimum=1)
+    ivf_nlist: int = _setting(0, "IVF-PQ: inverted lists (applies at the next build); 0: 4·√N, at most N/39.", minimum=0)
+    ivf_pq_m: int = _setting(48, "IVF-PQ: product-quantiser sub-vectors of 8 bits each (a divisor of 384; applies at the next build).", minimum=1)
+    ivf_nprobe: int = _setting(0, "IVF-PQ: lists searched per query: recall against latency (applies at once); 0: nlist/16, at least 8.", minimum=0)
+    ivf_refine: int = _setting(0, "IVF-PQ: re-rank the k x this many best PQ hits by exact inner product, keeping the full vectors beside the codes (applies at the next build; a deletion then rebuilds); 0: no re-ranking.", minimum=0)
     search_threads: int = _setting(1, "OpenMP threads of FAISS in a process that answers questions. One query's search is memory-bound: a second thread made it 10 times slower on a busy 2-core machine (docs/benchmarks.md); concurrent requests use the cores instead.", minimum=1)
     chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
@@ -131,7 +139,12 @@ class Settings:
     def open_store(self, data_dir: Path | None = None, *, writer: bool = False) -> ArticleStore:
         """The index under ``data_dir`` (default: ``data_dir`` of these settings), read-only unless ``writer``."""
         return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer,
-                            model_name=model_identity(self.embed_precision))
+                            model_name=model_identity(self.embed_precision), index_params=self.index_params())
+
+    def index_params(self) -> IndexParams:
+        """How the approximate FAISS index types are built and searched."""
+        return IndexParams(self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search, self.ivf_nlist, self.ivf_pq_m,
+                           self.ivf_nprobe, self.ivf_refine)
 
     def embedder(self, store: ArticleStore | None = None) -> Embedder:
         """The embedding model ``store`` was built with, to embed its queries (without one: a new index's)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..embed import DIM, MODEL_NAME, same_model
 from ..errors import IndexIncompatible
-from ..vectors import VectorIndex
+from ..vectors import IndexParams, VectorIndex
 from .database import DB_NAME, SCHEMA_VERSION, Database
 from .integrity import IntegrityChecks
 from .protocol import ReadStore
@@ -37,15 +37,16 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
 
     Open with ``writer=True`` to ingest or delete (an exclusive lock on the folder);
     readers never block the writer and always see the last committed generation.
-    ``index_type`` is the FAISS index kind (``Settings.index_type``); an index records the
+    ``index_type`` is the FAISS index kind (``Settings.index_type``), built and searched with ``index_params``; an index records the
     embedding model it was built with (``model_name``, ``dim``) and never mixes two: ``model_name`` is the
     model for a new index; an index built with the same model at another precision (``#int8``) keeps its own.
     """
 
     def __init__(self, data_dir: str | Path, *, index_type: str, writer: bool = False, model_name: str = MODEL_NAME,
-                 dim: int = DIM) -> None:
+                 dim: int = DIM, index_params: IndexParams = IndexParams()) -> None:
         self.data_dir = Path(data_dir)
         self.index_type = index_type
+        self.index_params = index_params
         self.model_name = model_name
         self.dim = dim
         self._vectors: VectorIndex | None = None

@@ -7,7 +7,7 @@ The embedded SQLite + FAISS store implements it; a store on a distributed engine
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Set as AbstractSet
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -71,8 +71,8 @@ class ReadStore(Protocol):
     def newest_published(self) -> str | None:
         """The latest publication date in the archive (ISO date), or ``None``."""
 
-    def bm25_search(self, query: str, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+    def bm25_search(self, query: str, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, score)`` by BM25, best first; scores positive."""
 
-    def dense_search(self, query_vector: np.ndarray, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, cosine)`` by the passage's or its best sentence's vector, best first."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set as AbstractSet
+from collections.abc import Callable
 
 import numpy as np
 
+from ..records import RowIds
 from ..text import search_terms
 from ..vectors import VectorIndex
 from .database import Database
+from .reads import PassageCalendar
 from .vectorfiles import PASSAGE_SLOT, SLOT_BITS
 
 __all__ = ["PassageSearch"]
@@ -19,35 +21,32 @@ class PassageSearch:
 
     db: Database
     vectors: Callable[[], VectorIndex]  # the store's :class:`~.vectorfiles.VectorFiles`
-    _passage_count: tuple[tuple[int, int], int] = ((0, -1), 0)  # ((id of the index, generation), passages)
+    _calendar: Callable[[], PassageCalendar]  # the store's :class:`~.reads.ArticleReads`
 
-    def dense_search(self, query_vector: np.ndarray, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``.
 
-        With ``allowed``, only those chunk row ids count: the first search asks for as many more
-        vectors as the filter keeps fewer passages, and widens until it has ``k``.
+        With ``allowed``, only those chunk row ids count, filtered inside the vector search
+        (:meth:`~newsdesk.index.vectors.VectorIndex.search`); it asks for more vectors while
+        fewer than ``k`` distinct passages come back (a passage's sentences are near each other).
         """
         vectors = self.vectors()
-        wanted = 4 * k
+        keep = None
         if allowed is not None:
-            wanted = int(wanted * min(100.0, max(1.0, self._passages_in(vectors) / max(1, len(allowed)))))
+            top = int(vectors.ids.max()) >> SLOT_BITS if vectors.ntotal else 0
+            table = np.zeros(top + 1, dtype=bool)
+            rowids = allowed.array()
+            table[rowids[rowids <= top]] = True
+            keep = lambda ids: table[ids >> SLOT_BITS]  # noqa: E731 - a mask over vector ids
+        wanted = 4 * k
         while True:
-            ids, scores = vectors.search(query_vector, wanted)
+            ids, scores = vectors.search(query_vector, wanted, keep)
             rowids = ids >> SLOT_BITS
             _, first = np.unique(rowids, return_index=True)  # each passage's best vector (hits come best first)
             first.sort()
-            best = [(rowid, score) for rowid, score in zip(rowids[first].tolist(), scores[first].tolist())
-                    if allowed is None or rowid in allowed]
-            if len(best) >= k or len(ids) < wanted:
-                return best[:k]
+            if len(first) >= k or len(ids) < wanted:
+                return list(zip(rowids[first].tolist(), scores[first].tolist()))[:k]
             wanted *= 4
-
-    def _passages_in(self, vectors: VectorIndex) -> int:
-        """How many passages ``vectors`` holds (one passage vector each), counted once per generation, not per query."""
-        key = (id(vectors), self.db.generation)
-        if self._passage_count[0] != key:
-            self._passage_count = (key, int(np.count_nonzero((vectors.ids & PASSAGE_SLOT) == PASSAGE_SLOT)))
-        return self._passage_count[1]
 
     def dense_sentence_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, int, float]]:
         """Top sentences in context: ``(chunk rowid, sentence index within the chunk, score)``."""
@@ -55,13 +54,13 @@ class PassageSearch:
         return [(vid >> SLOT_BITS, vid & PASSAGE_SLOT, score) for vid, score in zip(ids.tolist(), scores.tolist())
                 if vid & PASSAGE_SLOT != PASSAGE_SLOT]
 
-    def bm25_search(self, query: str, k: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+    def bm25_search(self, query: str, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """FTS5 BM25 over chunk text and title; scores are positive, higher is better."""
         terms = search_terms(query)
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        wanted = k if allowed is None else 4 * k
+        wanted = k if allowed is None else int(4 * k * min(100.0, max(1.0, len(self._calendar().rowids) / max(1, len(allowed)))))
         while True:
             rows = self.db.query(
                 "SELECT rowid, -bm25(chunks_fts, 1.0, 1.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "

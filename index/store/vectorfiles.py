@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..vectors import VectorIndex
+from ..vectors import IndexParams, VectorIndex
 from .database import Database
 
 __all__ = ["PASSAGE_SLOT", "SLOT_BITS", "VectorFiles", "saved_folders", "vector_id"]
@@ -48,6 +48,7 @@ class VectorFiles:
     data_dir: Path
     dim: int
     index_type: str
+    index_params: IndexParams
     _vectors: VectorIndex | None
     _vectors_generation: int
     _vectors_file: Path | None  # the saved folder that matches the index in memory
@@ -101,7 +102,7 @@ class VectorFiles:
             newest = saved_folders(self.data_dir)[-1:]
             if self._vectors is None or self._vectors.mapped and newest and newest[0] != self._vectors_file:
                 # a mapped index follows the writer's saved folders; a damaged one costs a sync from SQLite
-                self._vectors = self._load_saved_vectors() or self._vectors or VectorIndex(self.index_type, self.dim)
+                self._vectors = self._load_saved_vectors() or self._vectors or VectorIndex(self.index_type, self.dim, self.index_params)
             changed = self._vectors.sync(self._wanted_vector_ids(), self._fetch_vectors)
             if changed:
                 self._vectors_file = None  # what is in memory is no longer what is on disk
@@ -115,7 +116,7 @@ class VectorFiles:
         if not saved:
             return None
         try:
-            index, generation = VectorIndex.load(saved[-1], self.dim, index_id=self.db.meta("index_id"))
+            index, generation = VectorIndex.load(saved[-1], self.dim, index_id=self.db.meta("index_id"), params=self.index_params)
             if generation > self.db.generation:
                 raise ValueError(f"it was saved at generation {generation}, after this database's {self.db.generation}")
             if index.index_type != self.index_type:

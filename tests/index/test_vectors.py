@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from newsdesk.index.vectors import IDS_FILE, INDEX_FILE, META_FILE, VectorIndex
+from newsdesk.index.vectors import EXACT_FILTERED, IDS_FILE, INDEX_FILE, META_FILE, IndexParams, VectorIndex
 
 DIM = 16
 
@@ -95,3 +95,29 @@ def test_saving_the_same_generation_again_replaces_the_folder(tmp_path: Path) ->
     assert VectorIndex.load(folder, DIM)[0].ntotal == 20
     assert json.loads((folder / META_FILE).read_text())["generation"] == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivfpq"])
+@pytest.mark.parametrize("share", [0.002, 0.3, 0.9])  # exactly among few; a FAISS selector; nearly everything
+def test_a_filtered_search_returns_the_nearest_kept_vectors(kind: str, share: float) -> None:
+    n = 2 * EXACT_FILTERED + 5000  # large enough that a 30% filter goes through the selector
+    vectors, ids = _vectors(n), np.arange(n, dtype=np.int64) * 3 + 1
+    index = VectorIndex(kind, DIM, IndexParams(ivf_pq_m=8))
+    index.rebuild(ids, vectors)
+    kept_ids = ids[np.random.default_rng(1).random(n) < share]
+    table = np.zeros(int(ids.max()) + 1, dtype=bool)
+    table[kept_ids] = True
+    keep = lambda found: table[found]  # noqa: E731
+    for probe in _vectors(10, seed=9):
+        found, scores = index.search(probe, 10, keep)
+        assert table[found].all() and (np.diff(scores) <= 1e-6).all()
+        if kind == "ivfpq" and share * n < 1000:  # only what its probed lists hold: a narrow filter may leave fewer
+            assert len(found) >= 1
+            continue
+        assert len(found) == 10
+        exact = kept_ids[np.argsort(-(vectors[kept_ids // 3] @ probe))[:10]]
+        recall = len(set(found.tolist()) & set(exact.tolist())) / 10
+        if kind == "flat" or kind == "hnsw" and share * n <= EXACT_FILTERED:
+            assert recall == 1.0
+        else:  # approximate: HNSW through a selector, IVF-PQ's quantised codes
+            assert recall >= 0.5
