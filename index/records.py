@@ -7,6 +7,7 @@ Every span is an offset into the raw article text, counted in Unicode code point
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator, Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,22 +23,42 @@ class SharedRecord:
         return self
 
 
-class RowIds(frozenset[int]):
+class RowIds(AbstractSet[int]):
     """Passage row ids: the passages a query may look at (:meth:`~.store.ArticleStore.rowids_where`).
 
-    Immutable, so shared, never copied: Haystack deep-copies the inputs it passes between
-    components element by element, which for the ten thousand ids of an ``as_of`` filter
-    cost over a second a question."""
+    A sorted NumPy array behind a read-only set: made from a filter's array in one step (a Python set
+    of the 50k ids of a 100k-passage archive's ``as_of`` filter cost 5 ms a question), a member test
+    is a binary search, and Haystack's copy of each component input shares it whole (it copied a set
+    element by element: over a second a question for ten thousand ids).
+    """
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids: Iterable[int] | np.ndarray = ()) -> None:
+        array = ids if isinstance(ids, np.ndarray) else np.fromiter(ids, dtype=np.int64)
+        self._ids = np.unique(array.astype(np.int64, copy=False))
+
+    def __contains__(self, rowid: object) -> bool:
+        if not isinstance(rowid, (int, np.integer)):
+            return False
+        at = int(np.searchsorted(self._ids, rowid))
+        return at < len(self._ids) and int(self._ids[at]) == rowid
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids.tolist())
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
     def __deepcopy__(self, memo: dict) -> "RowIds":
         return self
 
+    def __repr__(self) -> str:
+        return f"RowIds({len(self)} ids)"
+
     def array(self) -> np.ndarray:
-        """The ids as a sorted NumPy array, made once per set (a filter's set is shared by the questions of a day)."""
-        made = self.__dict__.get("_array")
-        if made is None:
-            made = self.__dict__["_array"] = np.sort(np.fromiter(self, dtype=np.int64, count=len(self)))
-        return made
+        """The ids, sorted (not to be modified)."""
+        return self._ids
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class PassageCalendar:
         found = self.rowids[lo:hi]
         if publishers:
             found = found[np.isin(self.publishers[lo:hi], [p.lower() for p in publishers])]
-        return RowIds(found.tolist())
+        return RowIds(found)
 
 
 class ArticleReads:
