@@ -6,6 +6,8 @@ operator); no model is loaded for any of it."""
 from __future__ import annotations
 
 import logging
+import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import httpx
 import pytest
 
 from newsdesk.index.store import DB_NAME
+from newsdesk.service.runtime import engine as engine_module
 
 from tests.conftest import open_store
 from tests.service.http.conftest import in_process, make_app
@@ -38,7 +41,7 @@ def empty_file(data_dir: Path) -> None:
 
 def no_index(data_dir: Path) -> None:
     for path in data_dir.iterdir():
-        path.unlink()
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def requests(base: httpx.Client) -> list[httpx.Response]:
@@ -78,3 +81,24 @@ def test_an_index_whose_first_ingest_never_committed_is_not_ready(tmp_path: Path
     app.extensions["newsdesk"].close()
     assert response.status_code == 503
     assert response.json()["error"] == {"code": "index_unavailable", "message": "the index holds no articles yet: run `newsdesk ingest`"}
+
+
+def test_a_large_index_is_checked_behind_its_first_answers_and_a_damage_found_takes_it_out(
+        seed_copy: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Above PAGE_CHECK_INLINE_BYTES the page check runs on its own connection while the server answers; here every
+    database counts as large, and the damage is a page the first answers need not read."""
+    monkeypatch.setattr(engine_module, "PAGE_CHECK_INLINE_BYTES", 0)
+    overwrite_middle_page(seed_copy)
+    app = make_app(seed_copy)
+    engine = app.extensions["newsdesk"]
+    with caplog.at_level(logging.ERROR), in_process(app) as base:
+        first = base.get("/healthz")
+        engine.store  # opens the index and starts the check
+        checker = next(t for t in threading.enumerate() if t.name == "newsdesk-page-check")
+        checker.join(timeout=30)
+        assert first.status_code == 200 and not checker.is_alive()
+        for response in requests(base):
+            assert response.status_code == 503, response.text
+            assert "the index database is damaged" in response.json()["error"]["message"]
+    engine.close()
+    assert "failed its page check while serving" in caplog.text
