@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from newsdesk.index.ingest import ingest
 from newsdesk.index.pipeline import build_ingest_pipeline, load_ingest_pipeline
 from newsdesk.index.records import Draft, RawArticle, Sentence
 from newsdesk.index.store import DB_NAME, SCHEMA_VERSION, ArticleStore
+from newsdesk.index.records import RowIds
 from newsdesk.index.store.reads import PassageCalendar
 from newsdesk.index.store.vectorfiles import saved_folders
 from newsdesk.index.vectors import IVFPQ_MIN_VECTORS, VectorIndex
@@ -173,3 +176,12 @@ def test_the_passage_calendar_filters_as_the_documented_conditions_say() -> None
                 for known_by in (None, "2022-01-01", "2022-01-15T10:00:00"):
                     got = calendar.rowids_where(pubs, start, end, known_by)
                     assert set(got) == expected(pubs, start, end, known_by and known_by[:10]), (pubs, start, end, known_by)
+
+
+@pytest.mark.parametrize("n", [5, 5000])  # sorted by np.unique, and through a table of flags
+def test_row_ids_are_a_sorted_read_only_set(n: int) -> None:
+    drawn = np.random.default_rng(n).integers(1, 20 * n, size=n)
+    ids = RowIds(drawn)
+    assert ids.array().tolist() == sorted(set(drawn.tolist())) and len(ids) == len(set(drawn.tolist()))
+    assert all(int(i) in ids for i in drawn[:50]) and 0 not in ids and "1" not in ids
+    assert set(ids) == set(drawn.tolist()) and ids == RowIds(drawn.tolist()) and copy.deepcopy(ids) is ids
