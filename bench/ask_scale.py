@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ask import _chunks, _free_port, _request, _wait_ready, measure  # noqa: E402
-from report import ROOT, append_result, machine, previous_release, write_section  # noqa: E402
+from report import ROOT, append_result, machine, previous_release, stop_server, write_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ask_scale.json"
 PLOT = ROOT / "docs" / "ask_scale.png"
@@ -61,11 +61,7 @@ def serve_and_measure(data: Path, index_type: str, questions: list[dict], reques
             print(f"  {clients} client(s): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, {r['req_per_s']} req/s", flush=True)
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def plot(result: dict) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ask import _chunks, _free_port  # noqa: E402
-from report import ROOT, append_result, machine, write_section  # noqa: E402
+from report import ROOT, append_result, machine, stop_server, write_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "cold_start.json"
 TARGET_S = 3.0  # issue 14: cold start to ready with the 100k index
@@ -70,8 +70,7 @@ def one_start(data: Path, index_type: str) -> dict:
             raise RuntimeError(f"/ask answered {response.status}")
         return {"ready_s": round(ready, 2), "first_answer_s": round(time.perf_counter() - started, 2)}
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_server(proc)
 
 
 def vector_loads(data: Path, index_type: str) -> dict:

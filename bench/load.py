@@ -58,7 +58,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import ROOT, append_result, machine, write_section  # noqa: E402
+from report import ROOT, append_result, machine, stop_server, write_section  # noqa: E402
 
 QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_dev_qa.jsonl"
 RESULTS = ROOT / "bench" / "results" / "load.json"
@@ -417,11 +417,7 @@ def main() -> None:
             print("checking the posted articles...", flush=True)
             check = check_posted(port, load["posted"])
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
             log.close()
         if args.records:
             args.records.write_text("".join(json.dumps(r) + "\n" for r in load["records"]), encoding="utf-8")

@@ -24,6 +24,16 @@ def machine() -> dict:
             "load_average_at_start": os.getloadavg()[0]}
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the server is still there 30 s later."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def append_result(path: Path, result: dict) -> None:
     """Keep every run: ``path`` holds a JSON list, newest last."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
-"""Vector search per index type at archive scale: build time, memory, search latency, recall against Flat.
+"""Vector search per index type at archive scale: build time, memory, recall against latency.
 
-    .venv/bin/python bench/vector_index.py --n 1000000            # Flat, HNSW and IVF-PQ at 1M vectors
+    .venv/bin/python bench/vector_index.py --n 1000000            # every index type at 1M vectors
     .venv/bin/python bench/vector_index.py --n 100000 --types hnsw
 
 The vectors are synthetic (seeded), because embedding a million real passages takes hours on this
@@ -10,13 +10,15 @@ vectors would make every approximate index look worse than on real text (nothing
 anything in 384 dimensions); this mixture is easier than that, harder than a few tight clusters,
 and stated as such. Queries are perturbed copies of stored vectors (a question near its passage).
 
-Each index type is built and searched by Newsdesk's own :class:`newsdesk.index.vectors.VectorIndex`
-(the same parameters the service uses) in a fresh subprocess, so its resident memory (VmRSS after the build minus before)
-is its own; the vectors themselves (N x 384 float32) are in every process and are reported apart.
-Search: one query at a time (as ``/ask`` searches), k = 10, FAISS on the process's default threads;
-recall@10 is against Flat's exact answers for the same queries. Save and load: the service's
-vectors file (``VectorIndex.save``/``load``). Results: printed, appended to
-bench/results/vector_index.json, and written into docs/benchmarks.md.
+Each index type (``flat``, ``hnsw``, ``ivfpq``, and ``ivfpq-refine``: IVF-PQ whose candidates are
+re-ranked by exact inner product) is built by Newsdesk's own :class:`newsdesk.index.vectors.VectorIndex`
+with the service's defaults (:class:`~newsdesk.index.vectors.IndexParams`) in a fresh subprocess, so
+its resident memory (VmRSS after the build minus before) is its own; the vectors themselves (N x 384
+float32) are in every process and are reported apart. Then it is searched along its knob
+(``SWEEPS``: HNSW's efSearch, IVF's nprobe), one query at a time on one thread (as a serving
+process searches), k = 10; recall@10 is against Flat's exact answers for the same queries. Save
+and load: the service's vectors folder (``VectorIndex.save``/``load``). Results: printed, appended to
+bench/results/vector_index.json, a recall/latency plot (docs/vector_index.png) and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import ROOT, append_result, machine, write_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "vector_index.json"
+PLOT = ROOT / "docs" / "vector_index.png"
 DIM = 384
 LATENT = 64
 K = 10
@@ -73,27 +76,48 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Each approximate type is searched along its recall/latency knob; the service's default is marked in the table.
+SWEEPS = {"flat": ("exact", [0]), "hnsw": ("hnsw_ef_search", [16, 32, 64, 128, 256, 512]),
+          "ivfpq": ("ivf_nprobe", [8, 16, 32, 64, 128, 256]), "ivfpq-refine": ("ivf_nprobe", [8, 16, 32, 64, 128, 256])}
+REFINE = 8  # ivfpq-refine: the k x 8 best PQ hits re-ranked by exact inner product (NEWSDESK_IVF_REFINE)
+
+
 def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
-    """In a child: build ``kind`` over the synthetic vectors, search, save, load; the exact answers come from Flat."""
-    from newsdesk.index.vectors import VectorIndex
+    """In a child: build ``kind`` over the synthetic vectors, search along its knob, save, load."""
+    import dataclasses
+
+    import faiss
+
+    from newsdesk.index.vectors import IndexParams, VectorIndex
 
     vectors = synthetic_vectors(n, seed=1)
     asked = queries_for(vectors, queries, seed=2)
     rss_vectors = _rss_mib()
     ids = np.arange(n, dtype=np.int64)
-    index = VectorIndex(kind, DIM)
+    params = IndexParams(ivf_refine=REFINE if kind == "ivfpq-refine" else 0)
+    index = VectorIndex(kind.split("-")[0], DIM, params)
     started = time.perf_counter()
-    index.rebuild(ids, vectors)
+    index.rebuild(ids, vectors)  # on every core, as `newsdesk ingest` builds
     build = time.perf_counter() - started
     rss_built = _rss_mib()
-    for q in asked[:20]:  # warm
-        index.search(q, K)
-    latencies, found = [], []
-    for q in asked:
-        t = time.perf_counter()
-        hit_ids, _ = index.search(q, K)
-        latencies.append(1000 * (time.perf_counter() - t))
-        found.append(hit_ids.tolist())
+    faiss.omp_set_num_threads(1)  # searched as a serving process does (NEWSDESK_SEARCH_THREADS)
+    knob, values = SWEEPS[kind]
+    points = []
+    for value in values:
+        if knob != "exact":
+            index.tune(dataclasses.replace(params, **{knob: value}))
+        for q in asked[:20]:  # warm
+            index.search(q, K)
+        latencies, found = [], []
+        for q in asked:
+            t = time.perf_counter()
+            hit_ids, _ = index.search(q, K)
+            latencies.append(1000 * (time.perf_counter() - t))
+            found.append(hit_ids.tolist())
+        lat = np.array(latencies)
+        points.append({"knob": knob, "value": value, "default": knob == "exact" or value == getattr(IndexParams(), knob)
+                       or knob == "ivf_nprobe" and value == IndexParams().nprobe_for(IndexParams().nlist_for(n)),
+                       "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)), "found": found})
     path = work / f"vectors-{kind}"
     started = time.perf_counter()
     index.save(path, generation=1, index_id="bench")
@@ -101,12 +125,11 @@ def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
     effective = index.effective_type
     del index
     started = time.perf_counter()
-    VectorIndex.load(path, DIM, index_id="bench")
+    VectorIndex.load(path, DIM, index_id="bench", params=params)
     load = time.perf_counter() - started
-    lat = np.array(latencies)
     return {"type": kind, "effective": effective, "n": n, "build_s": build, "rss_vectors_mib": rss_vectors, "rss_built_mib": rss_built,
-            "rss_peak_mib": _peak_mib(), "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-            "mean_ms": float(lat.mean()), "save_s": save, "load_s": load, "file_mib": sum(f.stat().st_size for f in path.iterdir()) / 2**20, "found": found}
+            "rss_peak_mib": _peak_mib(), "save_s": save, "load_s": load,
+            "file_mib": sum(f.stat().st_size for f in path.iterdir()) / 2**20, "points": points}
 
 
 def measure(kind: str, n: int, queries: int, work: Path) -> dict:
@@ -118,26 +141,59 @@ def measure(kind: str, n: int, queries: int, work: Path) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def plot(result: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in result["types"]:
+        xs, ys = [p["p95_ms"] for p in r["points"]], [p["recall@10"] for p in r["points"]]
+        ax.plot(xs, ys, "o-", label=r["type"])
+        for p in r["points"]:
+            if p["knob"] != "exact":
+                ax.annotate(str(p["value"]), (p["p95_ms"], p["recall@10"]), fontsize=7, xytext=(3, -9), textcoords="offset points")
+    ax.axhline(0.95, color="grey", linestyle=":", linewidth=1)
+    ax.axvline(20, color="grey", linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("search p95, ms (one query at a time, one thread)")
+    ax.set_ylabel("recall@10 against Flat")
+    ax.set_title(f"{result['n']:,} vectors: recall against latency (labels: efSearch / nprobe)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=110)
+
+
 def write_doc(result: dict) -> None:
     m = result["machine"]
     lines = ["## Vector search per index type", "",
-             f"Machine: {m['cpu']}, {m['nproc']} cores, {m['memory_gib']} GiB RAM, shared (load average "
+             f"Machine: {m['cpu']}, {m['nproc']} cores, {m['memory_gib']} GiB RAM (load average "
              f"{m['load_average_at_start']:.2f} at start). Run {result['date']}.", "",
              f"Command: `.venv/bin/python bench/vector_index.py --n {result['n']} --queries {result['queries']}`. "
              f"{result['n']:,} synthetic unit vectors (384 dimensions, a 64-direction low-rank part plus noise: see the "
-             "script; not real embeddings), queries near stored vectors, one query at a time, k = 10, through Newsdesk's "
-             "`VectorIndex` with the service's parameters (HNSW M 32, efConstruction 80, efSearch 128; IVF-PQ nlist "
-             "4·√N, 48 sub-quantisers of 8 bits, nprobe nlist/16). Recall@10 against Flat's exact answers. Memory: resident "
-             "memory (VmRSS) after the build minus before it (the generated vectors); the vectors file is the service's (`VectorIndex.save`).", "",
-             "| index | build | memory beyond the vectors | search p50 / p95 | recall@10 vs Flat | file | load |",
-             "|---|---|---|---|---|---|---|"]
+             "script; not real embeddings), queries near stored vectors, one query at a time on one thread (as a serving "
+             "process searches), k = 10, through Newsdesk's `VectorIndex`; built on both cores. Defaults (`IndexParams`): "
+             "HNSW M 32, efConstruction 80, efSearch 128; IVF-PQ nlist 4·√N, 48 sub-quantisers of 8 bits, nprobe nlist/16; "
+             f"`ivfpq-refine` is IVF-PQ with `NEWSDESK_IVF_REFINE={REFINE}` (the k x {REFINE} best PQ hits re-ranked by exact inner "
+             "product; it keeps the full vectors too). Recall@10 against Flat's exact answers. Memory: resident memory (VmRSS) "
+             "after the build minus before it (the generated vectors); file: the service's saved folder (`VectorIndex.save`); "
+             "load: `VectorIndex.load` (checksums, then memory-mapped).", "",
+             "| index | build | memory beyond the vectors | file | load | knob | search p50 / p95 | recall@10 vs Flat |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in result["types"]:
-        lines.append(f"| {r['type']} | {r['build_s']:.1f} s | {r['rss_built_mib'] - r['rss_vectors_mib']:.0f} MiB | "
-                     f"{r['p50_ms']:.2f} / {r['p95_ms']:.2f} ms | {r['recall@10']:.3f} | {r['file_mib']:.0f} MiB | {r['load_s']:.1f} s |")
+        for i, p in enumerate(r["points"]):
+            head = (f"| {r['type']} | {r['build_s']:.1f} s | {r['rss_built_mib'] - r['rss_vectors_mib']:.0f} MiB | {r['file_mib']:.0f} MiB | "
+                    f"{r['load_s']:.2f} s |") if i == 0 else "| | | | | |"
+            knob = "exact" if p["knob"] == "exact" else f"{p['knob']} {p['value']}{' (default)' if p['default'] else ''}"
+            lines.append(f"{head} {knob} | {p['p50_ms']:.2f} / {p['p95_ms']:.2f} ms | {p['recall@10']:.3f} |")
     flat = next((r for r in result["types"] if r["type"] == "flat"), None)
     if flat:
-        lines += ["", "Search time relative to Flat in the same run: " + ", ".join(
-            f"{r['type']} {r['p50_ms'] / flat['p50_ms']:.3f}× (p50)" for r in result["types"] if r["type"] != "flat") + "."]
+        base = flat["points"][0]["p95_ms"]
+        lines += ["", "Search p95 relative to Flat in the same run, at each type's default: " + ", ".join(
+            f"{r['type']} {next(p for p in r['points'] if p['default'])['p95_ms'] / base:.3f}×"
+            for r in result["types"] if r["type"] != "flat") + ".", "", f"![recall against latency]({PLOT.name})"]
     write_section("vector_index", lines)
 
 
@@ -145,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--types", default="flat,hnsw,ivfpq")
+    parser.add_argument("--types", default="flat,hnsw,ivfpq,ivfpq-refine")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     kinds = args.types.split(",")
@@ -156,19 +212,22 @@ def main() -> None:
         runs = []
         for kind in kinds:
             run = measure(kind, args.n, args.queries, Path(tmp))
-            print(f"{kind}: build {run['build_s']:.1f} s, p50 {run['p50_ms']:.2f} ms, p95 {run['p95_ms']:.2f} ms, "
-                  f"RSS {run['rss_built_mib']:.0f} MiB (vectors {run['rss_vectors_mib']:.0f}), load {run['load_s']:.1f} s", flush=True)
+            print(f"{kind}: build {run['build_s']:.1f} s, RSS {run['rss_built_mib']:.0f} MiB (vectors {run['rss_vectors_mib']:.0f}), "
+                  f"load {run['load_s']:.2f} s; p95 ms along {run['points'][0]['knob']}: "
+                  + ", ".join(f"{p['value']}: {p['p95_ms']:.2f}" for p in run["points"]), flush=True)
             runs.append(run)
-    exact = next(r for r in runs if r["type"] == "flat")["found"]
+    exact = next(r for r in runs if r["type"] == "flat")["points"][0]["found"]
     for run in runs:
-        run["recall@10"] = float(np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(run.pop("found"), exact)]))
-        print(f"{run['type']}: recall@10 vs Flat {run['recall@10']:.3f}")
+        for point in run["points"]:
+            point["recall@10"] = float(np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(point.pop("found"), exact)]))
+        print(f"{run['type']}: recall@10 vs Flat " + ", ".join(f"{p['value']}: {p['recall@10']:.3f}" for p in run["points"]))
     result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": info, "n": args.n,
               "queries": args.queries, "types": runs}
     if not args.no_write:
         append_result(RESULTS, result)
+        plot(result)
         write_doc(result)
-        print(f"wrote {RESULTS.relative_to(ROOT)} and docs/benchmarks.md")
+        print(f"wrote {RESULTS.relative_to(ROOT)}, {PLOT.relative_to(ROOT)} and docs/benchmarks.md")
 
 
 if __name__ == "__main__":
