@@ -17,6 +17,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+import numpy as np
+
 from ..embed import DIM, MODEL_NAME, same_model
 from ..errors import IndexIncompatible
 from ..vectors import IndexParams, VectorIndex
@@ -28,7 +30,9 @@ from .search import PassageSearch
 from .vectorfiles import PASSAGE_SLOT, SLOT_BITS, VectorFiles, vector_id
 from .writes import ArticleWrites, WriteResult
 
-__all__ = ["DB_NAME", "PASSAGE_SLOT", "SCHEMA_VERSION", "SLOT_BITS", "ArticleStore", "IndexCounts", "ReadStore", "WriteResult",
+VECTOR_STORAGES = ("float16", "float32")
+
+__all__ = ["DB_NAME", "PASSAGE_SLOT", "SCHEMA_VERSION", "SLOT_BITS", "VECTOR_STORAGES", "ArticleStore", "IndexCounts", "ReadStore", "WriteResult",
            "vector_id"]
 
 
@@ -37,13 +41,14 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
 
     Open with ``writer=True`` to ingest or delete (an exclusive lock on the folder);
     readers never block the writer and always see the last committed generation.
-    ``index_type`` is the FAISS index kind (``Settings.index_type``), built and searched with ``index_params``; an index records the
+    ``index_type`` is the FAISS index kind (``Settings.index_type``), built and searched with ``index_params``;
+    ``vector_storage`` (``float16``, half of ``float32``'s bytes) is how a new index keeps its vectors in SQLite; an index records the
     embedding model it was built with (``model_name``, ``dim``) and never mixes two: ``model_name`` is the
     model for a new index; an index built with the same model at another precision (``#int8``) keeps its own.
     """
 
     def __init__(self, data_dir: str | Path, *, index_type: str, writer: bool = False, model_name: str = MODEL_NAME,
-                 dim: int = DIM, index_params: IndexParams = IndexParams()) -> None:
+                 dim: int = DIM, index_params: IndexParams = IndexParams(), vector_storage: str = "float16") -> None:
         self.data_dir = Path(data_dir)
         self.index_type = index_type
         self.index_params = index_params
@@ -54,6 +59,7 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
         self._vectors_file: Path | None = None
         self.db = Database(self.data_dir, writer=writer)
         self._check_model()
+        self.vector_dtype = np.dtype(self._vector_storage(vector_storage))
         if writer:
             self._assign_index_id()
             self.remove_stale_files()
@@ -86,6 +92,19 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
                 raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
                                         "rebuild it in a new data directory")
             self.model_name = stored  # the same model at another precision: the index keeps the one it was built with
+
+    def _vector_storage(self, wanted: str) -> str:
+        """How this index stores its vectors in SQLite: ``wanted`` for a new index, ``float32`` for one from before the
+        choice existed; recorded once (``meta.vector_storage``) and kept, so one index never mixes the two."""
+        if wanted not in VECTOR_STORAGES:
+            raise ValueError(f"unknown vector storage {wanted!r}; choose one of {', '.join(VECTOR_STORAGES)}")
+        stored = self.db.meta("vector_storage")
+        if stored is None:
+            stored = "float32" if self.db.query("SELECT 1 FROM chunks LIMIT 1") else wanted
+            if self.db.writer:
+                with self.db.transaction():
+                    self.db.set_meta("vector_storage", stored)
+        return stored
 
     def _assign_index_id(self) -> None:
         """A random id for a new index (or one from before ids), carried by every FAISS file it saves, so that a

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import IndexDamaged
 from .database import Database
 
@@ -11,6 +13,7 @@ __all__ = ["IntegrityChecks"]
 class IntegrityChecks:
     db: Database
     dim: int
+    vector_dtype: np.dtype
 
     def check_pages(self) -> None:
         """Raise :class:`IndexDamaged` unless every page of the database file is sound: SQLite's structural
@@ -35,10 +38,10 @@ class IntegrityChecks:
             'SELECT e.article_id, e.start, e."end" FROM entities e WHERE NOT EXISTS (SELECT 1 FROM sentences s '
             'WHERE s.article_id=e.article_id AND s.start <= e.start AND e."end" <= s."end")')]
         problems += [f"chunk {r[0]} has a vector of {r[1]} bytes" for r in query(
-            "SELECT id, length(vector) FROM chunks WHERE length(vector) != ?", (4 * self.dim,))]
+            "SELECT id, length(vector) FROM chunks WHERE length(vector) != ?", (self.vector_dtype.itemsize * self.dim,))]
         problems += [f"chunk {r[0]} has sentence vectors of {r[1]} bytes" for r in query(
             "SELECT id, length(sentence_vectors) FROM chunks WHERE length(sentence_vectors) != (last_sentence - first_sentence + 1) * ?",
-            (4 * self.dim,))]
+            (self.vector_dtype.itemsize * self.dim,))]
         n_fts = query("SELECT count(*) FROM chunks_fts")[0][0]
         n_chunks = query("SELECT count(*) FROM chunks")[0][0]
         if n_fts != n_chunks:

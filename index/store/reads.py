@@ -91,6 +91,7 @@ class ArticleReads:
 
     db: Database
     dim: int
+    vector_dtype: np.dtype
     _passage_calendar: PassageCalendar | None = None
 
     @property
@@ -174,7 +175,11 @@ class ArticleReads:
     def sentence_vectors(self, rowid: int) -> np.ndarray:
         """The in-context vectors of one chunk's sentences, in order."""
         rows = self.db.query("SELECT sentence_vectors FROM chunks WHERE rowid=?", (rowid,))
-        return np.frombuffer(rows[0][0], dtype=np.float32).reshape(-1, self.dim) if rows else np.empty((0, self.dim), np.float32)
+        return self.vectors_of(rows[0][0]) if rows else np.empty((0, self.dim), np.float32)
+
+    def vectors_of(self, blob: bytes) -> np.ndarray:
+        """A stored vector blob as ``float32`` rows (the index's ``vector_storage`` says how wide each number is)."""
+        return np.frombuffer(blob, dtype=self.vector_dtype).reshape(-1, self.dim).astype(np.float32)
 
     def rowids_where(self, publishers: Sequence[str] | None = None, published_from: str | None = None,
                      published_to: str | None = None, stories: Sequence[str] | None = None,
@@ -231,7 +236,7 @@ class ArticleReads:
             part = unique[i:i + 500]
             for key, blob, sentences in self.db.query(
                     f"SELECT embed_key, vector, sentence_vectors FROM chunks WHERE embed_key IN ({','.join('?' * len(part))})", part):
-                found[key] = (np.frombuffer(blob, dtype=np.float32), np.frombuffer(sentences, dtype=np.float32).reshape(-1, self.dim))
+                found[key] = (self.vectors_of(blob)[0], self.vectors_of(sentences))
         return found
 
     def lsh_candidates(self, bands: Sequence[tuple[int, int]]) -> list[tuple[str, bytes, str]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,7 @@ class VectorFiles:
     dim: int
     index_type: str
     index_params: IndexParams
+    vectors_of: Callable[[bytes], np.ndarray]  # the store's :meth:`~.reads.ArticleReads.vectors_of`
     _vectors: VectorIndex | None
     _vectors_generation: int
     _vectors_file: Path | None  # the saved folder that matches the index in memory
@@ -85,8 +86,8 @@ class VectorFiles:
             part = rowids[i:i + 900]
             for rowid, blob, sentences in self.db.query(
                     f"SELECT rowid, vector, sentence_vectors FROM chunks WHERE rowid IN ({','.join('?' * len(part))})", part):
-                passage = np.frombuffer(blob, dtype=np.float32)
-                per_sentence = np.frombuffer(sentences, dtype=np.float32).reshape(-1, self.dim)
+                passage = self.vectors_of(blob)[0]
+                per_sentence = self.vectors_of(sentences)
                 for slot in by_chunk[rowid]:
                     out_ids.append(vector_id(rowid, slot))
                     rows.append(passage if slot == PASSAGE_SLOT else per_sentence[slot])

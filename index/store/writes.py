@@ -29,6 +29,7 @@ class ArticleWrites:
     """Inserts, replacements and deletions; a crash at any moment leaves the last committed generation."""
 
     db: Database
+    vector_dtype: np.dtype
 
     def write(self, drafts: Sequence[Draft]) -> WriteResult:
         """Insert or replace these articles in one transaction, and bump the generation."""
@@ -61,8 +62,8 @@ class ArticleWrites:
                             'INSERT INTO chunks(id, article_id, seq, start, "end", text, first_sentence, last_sentence, n_tokens, '
                             "embed_key, vector, sentence_vectors) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                             (chunk.id, article.id, chunk.seq, chunk.start, chunk.end, chunk.text, chunk.first_sentence,
-                             chunk.last_sentence, chunk.n_tokens, key, np.asarray(vector, dtype=np.float32).tobytes(),
-                             np.asarray(sentences, dtype=np.float32).tobytes()))
+                             chunk.last_sentence, chunk.n_tokens, key, np.asarray(vector, dtype=self.vector_dtype).tobytes(),
+                             np.asarray(sentences, dtype=self.vector_dtype).tobytes()))
                         db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES(?,?,?)", (cursor.lastrowid, meta.title or "", chunk.text))
                     db.executemany("INSERT OR IGNORE INTO lsh VALUES(?,?,?)", [(b, k, article.id) for b, k in draft.bands])
                     n_chunks += len(draft.chunks)

@@ -185,3 +185,24 @@ def test_row_ids_are_a_sorted_read_only_set(n: int) -> None:
     assert ids.array().tolist() == sorted(set(drawn.tolist())) and len(ids) == len(set(drawn.tolist()))
     assert all(int(i) in ids for i in drawn[:50]) and 0 not in ids and "1" not in ids
     assert set(ids) == set(drawn.tolist()) and ids == RowIds(drawn.tolist()) and copy.deepcopy(ids) is ids
+
+
+def test_vectors_are_stored_as_float16_and_an_index_from_before_keeps_float32(seed_copy: Path) -> None:
+    with open_store(seed_copy) as store:
+        assert store.db.meta("vector_storage") == "float16" and store.vector_dtype == np.float16
+        rowid, blob, sentences, n = store.db.query(
+            "SELECT rowid, vector, sentence_vectors, last_sentence - first_sentence + 1 FROM chunks LIMIT 1")[0]
+        assert len(blob) == 2 * store.dim and len(sentences) == 2 * store.dim * n
+        assert store.sentence_vectors(rowid).dtype == np.float32 and store.integrity_problems() == []
+    db = sqlite3.connect(seed_copy / DB_NAME)  # as written before the setting existed: float32 blobs, no meta key
+    for rowid, blob, sentences in db.execute("SELECT rowid, vector, sentence_vectors FROM chunks").fetchall():
+        db.execute("UPDATE chunks SET vector=?, sentence_vectors=? WHERE rowid=?",
+                   (np.frombuffer(blob, np.float16).astype(np.float32).tobytes(),
+                    np.frombuffer(sentences, np.float16).astype(np.float32).tobytes(), rowid))
+    db.execute("DELETE FROM meta WHERE key='vector_storage'")
+    db.commit()
+    db.close()
+    with open_store(seed_copy, writer=True) as store:
+        assert store.vector_dtype == np.float32 and store.db.meta("vector_storage") == "float32"
+        assert store.integrity_problems() == []
+        assert np.allclose(store.sentence_vectors(rowid), np.frombuffer(sentences, np.float16).reshape(-1, store.dim), atol=1e-3)

@@ -35,7 +35,7 @@ def _assert_only_own_vectors(store: ArticleStore, query: np.ndarray, hits: list[
     """Each hit scores exactly the query's best similarity to that chunk's own vectors in SQLite."""
     for rowid, score in hits:
         passage, sentences = store.db.query("SELECT vector, sentence_vectors FROM chunks WHERE rowid=?", (rowid,))[0]
-        own = np.vstack([np.frombuffer(passage, np.float32), np.frombuffer(sentences, np.float32).reshape(-1, store.dim)])
+        own = np.vstack([store.vectors_of(passage), store.vectors_of(sentences)])
         assert score == pytest.approx(float((own @ query).max()), abs=1e-4)
 
 
