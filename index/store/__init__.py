@@ -47,8 +47,8 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
     model for a new index; an index built with the same model at another precision (``#int8``) keeps its own.
     """
 
-    def __init__(self, data_dir: str | Path, *, index_type: str, writer: bool = False, model_name: str = MODEL_NAME,
-                 dim: int = DIM, index_params: IndexParams = IndexParams(), vector_storage: str = "float16") -> None:
+    def __init__(self, data_dir: str | Path, *, index_type: str, vector_storage: str, writer: bool = False,
+                 model_name: str = MODEL_NAME, dim: int = DIM, index_params: IndexParams = IndexParams()) -> None:
         self.data_dir = Path(data_dir)
         self.index_type = index_type
         self.index_params = index_params

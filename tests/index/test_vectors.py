@@ -97,13 +97,23 @@ def test_saving_the_same_generation_again_replaces_the_folder(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivfpq"])
-@pytest.mark.parametrize("share", [0.002, 0.3, 0.9])  # exactly among few; a FAISS selector; nearly everything
-def test_a_filtered_search_returns_the_nearest_kept_vectors(kind: str, share: float) -> None:
-    n = 2 * EXACT_FILTERED + 5000  # large enough that a 30% filter goes through the selector
-    vectors, ids = _vectors(n), np.arange(n, dtype=np.int64) * 3 + 1
-    index = VectorIndex(kind, DIM, IndexParams(ivf_pq_m=8))
+FILTERED_N = 2 * EXACT_FILTERED + 5000  # large enough that a 30% filter goes through the selector
+
+
+@pytest.fixture(scope="module", params=["flat", "hnsw", "ivfpq"])
+def built(request: pytest.FixtureRequest) -> tuple[str, VectorIndex, np.ndarray, np.ndarray]:
+    """One index of each type over the same vectors, shared by the filters tried on it."""
+    vectors, ids = _vectors(FILTERED_N), np.arange(FILTERED_N, dtype=np.int64) * 3 + 1
+    index = VectorIndex(request.param, DIM, IndexParams(ivf_pq_m=8))
     index.rebuild(ids, vectors)
+    return request.param, index, vectors, ids
+
+
+@pytest.mark.parametrize("share", [0.002, 0.3, 0.9])  # exactly among few; a FAISS selector; nearly everything
+def test_a_filtered_search_returns_the_nearest_kept_vectors(built: tuple[str, VectorIndex, np.ndarray, np.ndarray],
+                                                             share: float) -> None:
+    kind, index, vectors, ids = built
+    n = FILTERED_N
     kept_ids = ids[np.random.default_rng(1).random(n) < share]
     table = np.zeros(int(ids.max()) + 1, dtype=bool)
     table[kept_ids] = True

@@ -35,7 +35,7 @@ def test_second_writer_is_refused(writer: ArticleStore) -> None:
 
 def test_other_embedding_model_is_refused(seed_copy: Path) -> None:
     with pytest.raises(IndexIncompatible, match="all-MiniLM-L6-v2"):
-        ArticleStore(seed_copy, index_type="flat", model_name="some/other-model")
+        ArticleStore(seed_copy, index_type="flat", vector_storage="float16", model_name="some/other-model")
 
 
 def test_newer_schema_is_refused(seed_copy: Path) -> None:
@@ -92,7 +92,7 @@ def test_entities_commit_with_their_article_or_not_at_all(writer: ArticleStore) 
 
 @pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivfpq"])
 def test_index_types_find_the_same_nearest_passage(seed_copy: Path, embedder, index_type: str) -> None:
-    with ArticleStore(seed_copy, writer=True, index_type=index_type) as store:
+    with ArticleStore(seed_copy, writer=True, index_type=index_type, vector_storage="float16") as store:
         query = embedder.embed(["Who said the alliance was prepared for the worst?"])[0]
         hits = store.dense_search(query, 3)
         assert store.vectors().index_type == index_type
@@ -149,11 +149,11 @@ def test_an_index_keeps_the_precision_it_was_built_with(tmp_path: Path) -> None:
     """An fp32 index (all indexes before int8) opened by int8 settings stays fp32, for ingest and for queries."""
     from newsdesk.index.embed import MODEL_NAME, model_identity
 
-    with ArticleStore(tmp_path, index_type="flat", writer=True, model_name=model_identity("fp32")) as store:
+    with ArticleStore(tmp_path, index_type="flat", vector_storage="float16", writer=True, model_name=model_identity("fp32")) as store:
         assert store.model_name == MODEL_NAME
-    with ArticleStore(tmp_path, index_type="flat", model_name=model_identity("int8")) as store:
+    with ArticleStore(tmp_path, index_type="flat", vector_storage="float16", model_name=model_identity("int8")) as store:
         assert store.model_name == MODEL_NAME
-    with ArticleStore(tmp_path, index_type="flat", writer=True, model_name=model_identity("int8")) as store:
+    with ArticleStore(tmp_path, index_type="flat", vector_storage="float16", writer=True, model_name=model_identity("int8")) as store:
         assert store.model_name == MODEL_NAME and store.db.meta("embedding_model") == MODEL_NAME
         assert DEFAULTS.embedder(store).precision == "fp32" and DEFAULTS.embed_precision == "int8"
 

@@ -29,5 +29,5 @@ def hit(chunk_id: str, score: float, retriever: str, rank: int, **kwargs: object
 
 @pytest.fixture(scope="module")
 def seed_pipeline(seed_index: Path, embedder: Embedder) -> QueryPipeline:
-    store = ArticleStore(seed_index, index_type=DEFAULTS.index_type)
+    store = ArticleStore(seed_index, index_type=DEFAULTS.index_type, vector_storage=DEFAULTS.vector_storage)
     return QueryPipeline.from_settings(store, embedder, DEFAULTS, llm=None)

@@ -15,7 +15,7 @@ from tests.conftest import DEFAULTS
 
 
 def test_query_vectors_of_another_precision_are_refused(seed_index: Path) -> None:
-    with ArticleStore(seed_index, index_type=DEFAULTS.index_type) as store:
+    with ArticleStore(seed_index, index_type=DEFAULTS.index_type, vector_storage=DEFAULTS.vector_storage) as store:
         other = "fp32" if DEFAULTS.embedder(store).precision == "int8" else "int8"
         with pytest.raises(IndexIncompatible, match="cannot be embedded"):
             DenseRetriever(store, Embedder(precision=other, cache_dir=DEFAULTS.model_cache_dir.expanduser()), top_k=5)

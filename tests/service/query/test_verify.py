@@ -124,7 +124,7 @@ def edited_pipeline(seed_copy: Path, embedder: Embedder, two_sources: TwoSources
     """The query pipeline over a copy of the seeds whose articles ``request.param`` (ids, or ``first`` and
     ``other`` of :class:`TwoSources`) were edited in place."""
     _edit_in_place(seed_copy, *(getattr(two_sources, a) if a in ("first", "other") else a for a in request.param))
-    store = ArticleStore(seed_copy, index_type=DEFAULTS.index_type)
+    store = ArticleStore(seed_copy, index_type=DEFAULTS.index_type, vector_storage=DEFAULTS.vector_storage)
     yield QueryPipeline.from_settings(store, embedder, DEFAULTS, llm=None)
     store.close()
 
