@@ -187,7 +187,7 @@ class VectorIndex:
         if kept <= EXACT_FILTERED:
             positions = np.flatnonzero(mask)
             scores = self._stored_vectors()[positions] @ query[0]
-            best = np.argsort(-scores, kind="stable")[:k] if kept > k else np.argsort(-scores, kind="stable")
+            best = np.argsort(-scores, kind="stable")[:k]
             return order[positions[best]], scores[best].astype(np.float32)
         bitmap = np.packbits(mask, bitorder="little")
         selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap))

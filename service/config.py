@@ -16,9 +16,9 @@ from typing import Any
 from limits import parse_many
 from newsdesk.index.embed import Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
-from newsdesk.index.vectors import IndexParams
 from newsdesk.index.options import IngestOptions
-from newsdesk.index.store import ArticleStore
+from newsdesk.index.store import VECTOR_STORAGES, ArticleStore
+from newsdesk.index.vectors import IndexParams
 
 from .errors import ConfigError
 
@@ -53,7 +53,7 @@ class Settings:
     ivf_pq_m: int = _setting(48, "IVF-PQ: product-quantiser sub-vectors of 8 bits each (a divisor of 384; applies at the next build).", minimum=1)
     ivf_nprobe: int = _setting(0, "IVF-PQ: lists searched per query: recall against latency (applies at once); 0: nlist/16, at least 8.", minimum=0)
     ivf_refine: int = _setting(0, "IVF-PQ: re-rank the k x this many best PQ hits by exact inner product, keeping the full vectors beside the codes (applies at the next build; a deletion then rebuilds); 0: no re-ranking.", minimum=0)
-    vector_storage: str = _setting("float16", "How a new index keeps its vectors in SQLite: `float16` (half the bytes; retrieval quality in docs/benchmarks.md) or `float32`. An existing index keeps the one it was built with.", ("float16", "float32"))
+    vector_storage: str = _setting("float16", "How a new index keeps its vectors in SQLite: `float16` (half the bytes; retrieval quality in docs/benchmarks.md) or `float32`. An existing index keeps the one it was built with.", VECTOR_STORAGES)
     search_threads: int = _setting(1, "OpenMP threads of FAISS in a process that answers questions. One query's search is memory-bound: a second thread made it 10 times slower on a busy 2-core machine (docs/benchmarks.md); concurrent requests use the cores instead.", minimum=1)
     chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
@@ -145,8 +145,7 @@ class Settings:
 
     def index_params(self) -> IndexParams:
         """How the approximate FAISS index types are built and searched."""
-        return IndexParams(self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search, self.ivf_nlist, self.ivf_pq_m,
-                           self.ivf_nprobe, self.ivf_refine)
+        return IndexParams(**{f.name: getattr(self, f.name) for f in dataclasses.fields(IndexParams)})
 
     def embedder(self, store: ArticleStore | None = None) -> Embedder:
         """The embedding model ``store`` was built with, to embed its queries (without one: a new index's)."""

@@ -193,11 +193,8 @@ class ArticleReads:
         """
         if not stories:
             return self._calendar().rowids_where(publishers, published_from, published_to, known_by)
-        clauses: list[str] = []
-        params: list[object] = []
-        if stories:
-            clauses.append(f"a.cluster_id IN (SELECT cluster_id FROM articles WHERE id IN ({','.join('?' * len(stories))}))")
-            params += list(stories)
+        clauses = [f"a.cluster_id IN (SELECT cluster_id FROM articles WHERE id IN ({','.join('?' * len(stories))}))"]
+        params: list[object] = list(stories)
         filters, filter_params = _article_filters("a.", publishers, published_from, published_to)
         clauses += filters
         params += filter_params

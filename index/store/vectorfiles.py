@@ -136,7 +136,8 @@ class VectorFiles:
         if self._vectors_file != path:
             index.save(path, self._vectors_generation, self.db.meta("index_id") or "")
             self._vectors_file = path
-        for old in [p for p in saved_folders(self.data_dir) if p < path][:-1] + [p for p in saved_folders(self.data_dir) if p > path]:
+        saved = saved_folders(self.data_dir)
+        for old in [p for p in saved if p < path][:-1] + [p for p in saved if p > path]:
             shutil.rmtree(old, ignore_errors=True)
         self.remove_stale_files()
         return path
