@@ -17,7 +17,7 @@ from .options import IngestOptions
 from .pipeline import EntityRecognizer, bind_store, build_ingest_pipeline
 from .records import FieldWarning, RawArticle, Skipped
 from .sources import count_inputs, read_sources
-from .store import ArticleStore
+from .store import WriteStore
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class IngestReport:
 
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
-    store: ArticleStore,
+    store: WriteStore,
     options: IngestOptions,
     *,
     progress: bool = True,
@@ -82,7 +82,7 @@ def ingest(
 
 def ingest_items(
     items: Iterable[RawArticle | Skipped],
-    store: ArticleStore,
+    store: WriteStore,
     options: IngestOptions,
     *,
     total: int | None = None,
@@ -163,7 +163,7 @@ def ingest_items(
     return report
 
 
-def backfill_entities(store: ArticleStore, recognizer: EntityRecognizer, batch_articles: int) -> int:
+def backfill_entities(store: WriteStore, recognizer: EntityRecognizer, batch_articles: int) -> int:
     """Tag the articles an index of schema version 1 stored without entities (migration 002 lists them),
     ``batch_articles`` per committed write, so that an old index gains short answers without a rebuild
     and a killed run resumes where it stopped. Returns how many were tagged (none on a current index)."""

@@ -22,14 +22,14 @@ from .entities import Entity, EntityTagger
 from .metadata import extract_metadata
 from .options import IngestOptions
 from .records import Draft, RawArticle, Sentence, Skipped
-from .store import ArticleStore
+from .store import WriteStore
 
 
 class StoreComponent:
     """A component that reads or writes the store: serialized by the store's folder, as
     Haystack's writers are; :func:`load_ingest_pipeline` hands the open store back in."""
 
-    store: ArticleStore
+    store: WriteStore
 
     def to_dict(self) -> dict[str, Any]:
         params = {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "store"}
@@ -40,9 +40,9 @@ class StoreComponent:
         return default_from_dict(cls, data)
 
 
-def _require_store(store: Any) -> ArticleStore:
-    if not isinstance(store, ArticleStore):
-        raise TypeError("a store component needs an open ArticleStore; load a saved pipeline with load_ingest_pipeline(text, store)")
+def _require_store(store: Any) -> WriteStore:
+    if not isinstance(store, WriteStore):
+        raise TypeError("a store component needs an open store (WriteStore); load a saved pipeline with load_ingest_pipeline(text, store)")
     return store
 
 
@@ -50,7 +50,7 @@ def _require_store(store: Any) -> ArticleStore:
 class ChangeDetector(StoreComponent):
     """Passes on new and changed articles; an exact re-ingest (same id, same content hash) stops here."""
 
-    def __init__(self, store: ArticleStore) -> None:
+    def __init__(self, store: WriteStore) -> None:
         self.store = _require_store(store)
 
     @component.output_types(articles=list[RawArticle], replaced=list[str], unchanged=list[str])
@@ -97,7 +97,7 @@ class MetadataExtractor:
 class NearDuplicateClusterer(StoreComponent):
     """Puts each article into the cluster of its closest earlier copy (MinHash >= ``threshold``)."""
 
-    def __init__(self, store: ArticleStore, threshold: float) -> None:
+    def __init__(self, store: WriteStore, threshold: float) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         self.store = _require_store(store)
@@ -174,7 +174,7 @@ class EntityRecognizer:
 class ChunkEmbedder(StoreComponent):
     """Embeds every chunk whose input was never embedded before; reuses stored vectors otherwise."""
 
-    def __init__(self, store: ArticleStore, cache_dir: str) -> None:
+    def __init__(self, store: WriteStore, cache_dir: str) -> None:
         self.store = _require_store(store)
         self.cache_dir = str(cache_dir)
         self._embedder = Embedder(precision=precision_of(store.model_name), cache_dir=Path(cache_dir))
@@ -220,7 +220,7 @@ def _sentence_spans(draft: Draft, chunk: Any, base: int) -> list[tuple[int, int]
 class ArticleWriter(StoreComponent):
     """Commits a batch of articles in one transaction: all of them, or none."""
 
-    def __init__(self, store: ArticleStore) -> None:
+    def __init__(self, store: WriteStore) -> None:
         self.store = _require_store(store)
 
     @component.output_types(written=list[str], generation=int)
@@ -229,7 +229,7 @@ class ArticleWriter(StoreComponent):
         return {"written": [d.article.id for d in drafts], "generation": result.generation if result else self.store.generation}
 
 
-def build_ingest_pipeline(store: ArticleStore, options: IngestOptions) -> Pipeline:
+def build_ingest_pipeline(store: WriteStore, options: IngestOptions) -> Pipeline:
     """The ingestion pipeline over ``store``; feed it ``{"changes": {"articles": [...]}}``."""
     pipeline = Pipeline()
     pipeline.add_component("changes", ChangeDetector(store))
@@ -250,7 +250,7 @@ def build_ingest_pipeline(store: ArticleStore, options: IngestOptions) -> Pipeli
     return pipeline
 
 
-def bind_store(pipeline: Pipeline, store: ArticleStore) -> Pipeline:
+def bind_store(pipeline: Pipeline, store: WriteStore) -> Pipeline:
     """Hand ``store`` (a newly opened writer) to the store components of a pipeline built earlier, so that a
     long-lived process (the HTTP write API) keeps its models loaded but holds the writer lock only while writing."""
     for _, instance in pipeline.walk():
@@ -259,7 +259,7 @@ def bind_store(pipeline: Pipeline, store: ArticleStore) -> Pipeline:
     return pipeline
 
 
-def load_ingest_pipeline(text: str, store: ArticleStore) -> Pipeline:
+def load_ingest_pipeline(text: str, store: WriteStore) -> Pipeline:
     """A pipeline saved with ``dumps()``, its store components given ``store`` (the one open writer)."""
 
     def give_store(name: str, cls: type, init_params: dict[str, Any]) -> None:

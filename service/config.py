@@ -17,7 +17,8 @@ from limits import parse_many
 from newsdesk.index.embed import Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
-from newsdesk.index.store import VECTOR_STORAGES, ArticleStore
+from newsdesk.index.store import VECTOR_STORAGES, ArticleStore, WriteStore
+from newsdesk.index.store.postgres import PostgresStore
 from newsdesk.index.vectors import IndexParams
 
 from .errors import ConfigError
@@ -44,7 +45,8 @@ def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, mi
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = _setting(Path("data"), "Folder holding the index (SQLite database and FAISS files).")
+    data_dir: Path = _setting(Path("data"), "Folder holding the index (SQLite database and FAISS files), and the conversations.")
+    database_url: str = _setting("", "PostgreSQL database holding the index instead (`postgresql://user:password@host:port/db`; pgvector installed or installable; docs/architecture.md); empty: the embedded SQLite + FAISS index in NEWSDESK_DATA_DIR. The password is never logged.")
     index_type: str = _setting("flat", "FAISS index: `flat` (exact), `hnsw` or `ivfpq` (large archives).", ("flat", "hnsw", "ivfpq"))
     hnsw_m: int = _setting(32, "HNSW: graph neighbours per vector (applies when the index is next built; memory grows with it).", minimum=2)
     hnsw_ef_construction: int = _setting(80, "HNSW: candidates while linking a vector (build time against graph quality; applies at the next build).", minimum=1)
@@ -137,8 +139,12 @@ class Settings:
                             max_redirects=self.fetch_max_redirects, min_interval_seconds=self.fetch_interval,
                             respect_robots=self.fetch_robots, max_feed_items=self.fetch_max_feed_items)
 
-    def open_store(self, data_dir: Path | None = None, *, writer: bool = False) -> ArticleStore:
-        """The index under ``data_dir`` (default: ``data_dir`` of these settings), read-only unless ``writer``."""
+    def open_store(self, data_dir: Path | None = None, *, writer: bool = False) -> WriteStore:
+        """The index, read-only unless ``writer``: in PostgreSQL when ``database_url`` is set, else under ``data_dir``
+        (default: ``data_dir`` of these settings)."""
+        if self.database_url:
+            return PostgresStore(self.database_url, data_dir=data_dir or self.data_dir, writer=writer, model_name=model_identity(self.embed_precision),
+                                 index_params=self.index_params(), vector_storage=self.vector_storage)
         return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer,
                             model_name=model_identity(self.embed_precision), index_params=self.index_params(),
                             vector_storage=self.vector_storage)
@@ -147,7 +153,7 @@ class Settings:
         """How the approximate FAISS index types are built and searched."""
         return IndexParams(**{f.name: getattr(self, f.name) for f in dataclasses.fields(IndexParams)})
 
-    def embedder(self, store: ArticleStore | None = None) -> Embedder:
+    def embedder(self, store: WriteStore | None = None) -> Embedder:
         """The embedding model ``store`` was built with, to embed its queries (without one: a new index's)."""
         precision = precision_of(store.model_name) if store is not None else self.embed_precision
         return Embedder(precision=precision, cache_dir=self.model_cache_dir.expanduser(), threads=self.embed_threads or None)

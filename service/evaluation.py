@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk.index.ingest import ingest
-from newsdesk.index.store import ArticleStore, ReadStore
+from newsdesk.index.store import ReadStore
 
 from .config import Settings
 from .domain import Answer
@@ -129,14 +129,17 @@ def squad_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def build_index(articles: Iterable[dict[str, Any]], data_dir: Path, settings: Settings) -> ArticleStore:
-    """A fresh index of ``articles`` (JSON Lines records) under ``data_dir``."""
+def build_index(articles: Iterable[dict[str, Any]], data_dir: Path, settings: Settings) -> ReadStore:
+    """A fresh index of ``articles`` (JSON Lines records) under ``data_dir``, or in the PostgreSQL database of
+    ``settings.database_url``, which must be empty (an evaluation never mixes its articles with others)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir / "articles.jsonl"
     with source.open("w", encoding="utf-8") as handle:
         for article in articles:
             handle.write(json.dumps(article, ensure_ascii=False) + "\n")
     with settings.open_store(data_dir / "index", writer=True) as store:
+        if store.counts().articles:
+            raise RuntimeError(f"the evaluation needs an empty index; {store.counts().articles} articles are already in it")
         report = ingest([source], store, settings.ingest_options(), progress=False)
         if report.skipped:
             raise RuntimeError(f"{len(report.skipped)} articles were skipped, e.g. {report.skipped[0]}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"
@@ -17,8 +18,10 @@ import pytest  # noqa: E402
 from newsdesk.index.embed import Embedder  # noqa: E402
 from newsdesk.index.ingest import ingest  # noqa: E402
 from newsdesk.index.options import IngestOptions  # noqa: E402
-from newsdesk.index.store import ArticleStore  # noqa: E402
+from newsdesk.index.store import ArticleStore, WriteStore  # noqa: E402
 from newsdesk.service.config import Settings  # noqa: E402
+
+from tests.pg_servers import PostgresServer, create_database, start_primary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -33,6 +36,11 @@ DEFAULTS = Settings()
 def open_store(data_dir: Path, *, writer: bool = False) -> ArticleStore:
     """The store under ``data_dir`` with the default settings."""
     return DEFAULTS.open_store(data_dir, writer=writer)
+
+
+def open_pg_store(url: str, *, writer: bool = False) -> WriteStore:
+    """The PostgreSQL store at ``url`` with the default settings."""
+    return dataclasses.replace(DEFAULTS, database_url=url).open_store(writer=writer)
 
 
 def ingest_options(**overrides: object) -> IngestOptions:
@@ -67,6 +75,24 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         report = ingest([SEEDS], store, ingest_options(), progress=False)
     assert not report.skipped
     return data
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL 18 with pgvector on loopback for the session (tests make their own databases in it)."""
+    server = start_primary(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_seed_url(pg_server: PostgresServer) -> str:
+    """A PostgreSQL database with the five seeds indexed, as ``seed_index``; tests must not write to it."""
+    url = create_database(pg_server, "seeds")
+    with open_pg_store(url, writer=True) as store:
+        report = ingest([SEEDS], store, ingest_options(), progress=False)
+    assert not report.skipped
+    return url
 
 
 @pytest.fixture

@@ -19,24 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed import DIM, MODEL_NAME, same_model
-from ..errors import IndexIncompatible
+from ..embed import DIM, MODEL_NAME
 from ..vectors import IndexParams, VectorIndex
 from .database import DB_NAME, SCHEMA_VERSION, Database
+from .identity import VECTOR_STORAGES, StoreIdentity
 from .integrity import IntegrityChecks
-from .protocol import ReadStore
+from .protocol import ReadStore, WriteStore
 from .reads import ArticleReads, IndexCounts
 from .search import PassageSearch
 from .vectorfiles import PASSAGE_SLOT, SLOT_BITS, VectorFiles, vector_id
 from .writes import ArticleWrites, WriteResult
 
-VECTOR_STORAGES = ("float16", "float32")
-
-__all__ = ["DB_NAME", "PASSAGE_SLOT", "SCHEMA_VERSION", "SLOT_BITS", "VECTOR_STORAGES", "ArticleStore", "IndexCounts", "ReadStore", "WriteResult",
+__all__ = ["DB_NAME", "PASSAGE_SLOT", "SCHEMA_VERSION", "SLOT_BITS", "VECTOR_STORAGES", "ArticleStore", "IndexCounts", "ReadStore", "WriteResult", "WriteStore",
            "vector_id"]
 
 
-class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, IntegrityChecks):
+class ArticleStore(StoreIdentity, ArticleReads, ArticleWrites, PassageSearch, VectorFiles, IntegrityChecks):
     """Articles, sentences, entities, chunks and their vectors under one data directory.
 
     Open with ``writer=True`` to ingest or delete (an exclusive lock on the folder);
@@ -81,30 +79,9 @@ class ArticleStore(ArticleReads, ArticleWrites, PassageSearch, VectorFiles, Inte
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _check_model(self) -> None:
-        stored = self.db.meta("embedding_model")
-        if stored is None and self.db.writer and self.model_name:
-            with self.db.transaction():
-                self.db.set_meta("embedding_model", self.model_name)
-                self.db.set_meta("embedding_dim", str(self.dim))
-        elif stored and self.model_name and stored != self.model_name:
-            if not same_model(stored, self.model_name):
-                raise IndexIncompatible(f"index was built with embedding model {stored!r}, not {self.model_name!r}; "
-                                        "rebuild it in a new data directory")
-            self.model_name = stored  # the same model at another precision: the index keeps the one it was built with
-
-    def _vector_storage(self, wanted: str) -> str:
-        """How this index stores its vectors in SQLite: ``wanted`` for a new index, ``float32`` for one from before the
-        choice existed; recorded once (``meta.vector_storage``) and kept, so one index never mixes the two."""
-        if wanted not in VECTOR_STORAGES:
-            raise ValueError(f"unknown vector storage {wanted!r}; choose one of {', '.join(VECTOR_STORAGES)}")
-        stored = self.db.meta("vector_storage")
-        if stored is None:
-            stored = "float32" if self.db.query("SELECT 1 FROM chunks LIMIT 1") else wanted
-            if self.db.writer:
-                with self.db.transaction():
-                    self.db.set_meta("vector_storage", stored)
-        return stored
+    def database_bytes(self) -> int:
+        """The SQLite file's size (its write-ahead log aside)."""
+        return self.db.path.stat().st_size
 
     def _assign_index_id(self) -> None:
         """A random id for a new index (or one from before ids), carried by every FAISS file it saves, so that a

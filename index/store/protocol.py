@@ -1,22 +1,25 @@
-"""The read side of a store: the handful of calls the query side makes.
+"""The two sides of a store: the handful of calls the query side makes (:class:`ReadStore`), and the
+calls ingestion adds (:class:`WriteStore`).
 
-The embedded SQLite + FAISS store implements it; a store on a distributed engine
-(PostgreSQL + pgvector) implements the same calls and passes the same contract tests
-(``tests/index/store/test_contract.py``), so the query side never knows which it reads.
+The embedded SQLite + FAISS store implements both; the store on PostgreSQL + pgvector
+(:mod:`.postgres`) implements the same calls and passes the same contract tests
+(``tests/index/store/test_contract.py``), so neither side knows which it uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..entities import Entity
-from ..records import RowIds, Sentence, StoredArticle, StoredPassage
+from ..records import Draft, RowIds, Sentence, StoredArticle, StoredPassage
 from .reads import ArticleSummary, IndexCounts
+from .writes import WriteResult
 
-__all__ = ["ReadStore"]
+__all__ = ["ReadStore", "WriteStore"]
 
 
 @runtime_checkable
@@ -74,5 +77,47 @@ class ReadStore(Protocol):
     def bm25_search(self, query: str, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, score)`` by BM25, best first; scores positive."""
 
+    def database_bytes(self) -> int:
+        """The size of the database, so that a server opening it knows what a full check of its pages costs."""
+
+    def check_pages(self) -> None:
+        """Raise :class:`~newsdesk.index.errors.IndexDamaged` unless the database's pages are sound."""
+
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, cosine)`` by the passage's or its best sentence's vector, best first."""
+
+
+@runtime_checkable
+class WriteStore(ReadStore, Protocol):
+    """A store opened to write (``writer=True``): what the ingest pipeline and the write API call."""
+
+    data_dir: Path  # where the node keeps what is not the index (conversations); the index itself for SQLite
+    index_type: str
+
+    @property
+    def writer(self) -> bool:
+        """Whether this store holds the one writer's lock."""
+
+    def article_hash(self, article_id: str) -> str | None:
+        """The stored content hash of an article, or ``None``: an unchanged re-ingest stops on it."""
+
+    def cached_vectors(self, keys: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``(passage, sentences)`` vectors already computed for these embedding inputs."""
+
+    def lsh_candidates(self, bands: Sequence[tuple[int, int]]) -> list[tuple[str, bytes, str]]:
+        """Articles sharing a MinHash band with a new one: ``(id, minhash, cluster_id)``."""
+
+    def write(self, drafts: Sequence[Draft]) -> WriteResult:
+        """Insert or replace these articles in one transaction that bumps the generation."""
+
+    def write_entities(self, found: Mapping[str, Sequence[Entity]]) -> int:
+        """Store the entities of articles listed by :meth:`untagged_articles`; returns the generation."""
+
+    def untagged_articles(self, limit: int) -> list[str]:
+        """Articles stored before entities were, oldest first."""
+
+    def delete(self, article_id: str) -> bool:
+        """Remove one article in one transaction; ``False`` if unknown."""
+
+    def save_vectors(self) -> object:
+        """Make the committed vectors durable for readers (FAISS files; nothing to do where the database indexes them)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsdesk.index.errors import IndexDamaged, IndexError_, IndexIncompatible, IndexNotBuilt
-from newsdesk.index.store import ArticleStore, ReadStore
+from newsdesk.index.store import ReadStore
 
 from ..config import Settings
 from ..domain import AskResult, Filters, Turn
@@ -89,13 +89,13 @@ class Engine:
                         raise index_unavailable(exc) from exc
         return self._store
 
-    def _open_store(self) -> ArticleStore:
+    def _open_store(self) -> ReadStore:
         """The index with its pages checked once, so a damaged file is refused (503) rather than half-read. A large
         database is checked behind the first answers (SQLite's check reads the whole file: 2.7 s for 100k passages),
         on a connection of its own; a damage found then takes the index out of service from that moment."""
         store = self.settings.open_store()
         try:
-            if store.db.path.stat().st_size <= PAGE_CHECK_INLINE_BYTES:
+            if store.database_bytes() <= PAGE_CHECK_INLINE_BYTES:
                 store.check_pages()
             else:
                 threading.Thread(target=self._check_pages_behind, name="newsdesk-page-check", daemon=True).start()

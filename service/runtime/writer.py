@@ -28,7 +28,7 @@ from newsdesk.index.errors import IndexError_, IndexLocked
 from newsdesk.index.ingest import BatchCommitted, IngestReport, ingest_items
 from newsdesk.index.pipeline import build_ingest_pipeline
 from newsdesk.index.records import RawArticle, Skipped
-from newsdesk.index.store import DB_NAME, ArticleStore
+from newsdesk.index.store import DB_NAME, WriteStore
 
 from ..config import Settings
 from ..errors import IndexBusy
@@ -48,7 +48,7 @@ class ArchiveWriter:
         self._pipeline: Pipeline | None = None
 
     @contextlib.contextmanager
-    def _writer(self, wait_seconds: float | None) -> Iterator[ArticleStore]:
+    def _writer(self, wait_seconds: float | None) -> Iterator[WriteStore]:
         """The store opened as the writer, for one write. ``wait_seconds``: how long to wait for the lock
         (``None``: as long as it takes, for background jobs)."""
         deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
@@ -86,7 +86,7 @@ class ArchiveWriter:
 
     def delete(self, article_id: str, *, wait_seconds: float | None) -> int | None:
         """Remove one article; the new generation, or ``None`` if there is no such article (nor any index)."""
-        if not (self.settings.data_dir / DB_NAME).exists():
+        if not self.settings.database_url and not (self.settings.data_dir / DB_NAME).exists():
             return None
         with self._writer(wait_seconds) as store:
             if not store.delete(article_id):

@@ -1,11 +1,12 @@
 """The read-side store contract: what the query side may rely on, whatever the backend.
 
-Parameterised over backends; today the embedded SQLite + FAISS store. A second backend
-(PostgreSQL + pgvector) joins the ``backend`` parameter and must pass unchanged.
+Parameterised over the backends: the embedded SQLite + FAISS store and the PostgreSQL + pgvector
+store (a real server, ``tests/pg_servers.py``), each holding the five seeds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,15 +17,17 @@ from newsdesk.index.embed import Embedder
 from newsdesk.index.entities import LABELS
 from newsdesk.index.store import ReadStore
 
-from tests.conftest import open_store
+from tests.conftest import open_pg_store, open_store
 
 ARTICLE = "002_45b39b5889d0e37c"
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, seed_index: Path) -> Iterator[ReadStore]:
     if request.param == "sqlite":
         opened = open_store(seed_index)
+    else:
+        opened = open_pg_store(request.getfixturevalue("pg_seed_url"))
     yield opened
     opened.close()
 
@@ -92,3 +95,27 @@ def test_filters_and_clusters(store: ReadStore) -> None:
         assert store.rowids_where(publishers=[article.publisher.upper()]) <= everything
     counts = store.counts()
     assert counts.chunks == len(everything) and counts.generation == store.generation >= 1
+
+
+def test_both_backends_hold_the_same_index_of_the_same_articles(seed_index: Path, pg_seed_url: str) -> None:
+    with open_store(seed_index) as sqlite, open_pg_store(pg_seed_url) as postgres:
+        a, b = sqlite.counts(), postgres.counts()
+        assert (a.articles, a.sentences, a.chunks, a.clusters, a.vectors) == (b.articles, b.sentences, b.chunks, b.clusters, b.vectors)
+        def same(records: list) -> list:  # each backend's own ingest: when it was ingested differs
+            return [dataclasses.replace(r, ingested_at="") for r in records]
+
+        listed = sqlite.list_articles(100)
+        assert same(listed) == same(postgres.list_articles(100)) and len(listed) == a.articles
+        assert same(sqlite.list_articles(2, after=listed[1].id)) == same(postgres.list_articles(2, after=listed[1].id))
+        for summary in listed:
+            assert same([sqlite.article(summary.id)]) == same([postgres.article(summary.id)])
+            assert sqlite.sentences(summary.id) == postgres.sentences(summary.id)
+            assert sqlite.entities(summary.id) == postgres.entities(summary.id)
+            mine, theirs = sqlite.passages_of(summary.id), postgres.passages_of(summary.id)
+            assert [dataclasses.replace(p, rowid=0) for p in mine] == [dataclasses.replace(p, rowid=0) for p in theirs]
+            for p, q in zip(mine, theirs):  # float16 in both: the same numbers
+                assert np.array_equal(sqlite.sentence_vectors(p.rowid), postgres.sentence_vectors(q.rowid))
+        assert sqlite.newest_published() == postgres.newest_published()
+        dated = listed[0].published_at
+        if dated:
+            assert len(sqlite.rowids_where(published_to=dated)) == len(postgres.rowids_where(published_to=dated))
