@@ -38,13 +38,13 @@ def wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float = 
 
 
 @contextlib.contextmanager
-def running(command: list[str], log: Path, ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def running(command: list[str], log: Path, ready_url: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """A real server process, its output in ``log``, usable once ``ready_url`` answers; stopped after."""
     with open(log, "w") as handle:
         proc = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
     try:
         wait_until_up(proc, ready_url, log)
-        yield
+        yield proc
     finally:
         stop(proc)
 
@@ -77,14 +77,21 @@ def stop(proc: subprocess.Popen) -> None:
 def newsdesk_server(data_dir: Path, log: Path, **settings: str) -> Iterator[str]:
     """``newsdesk serve`` over ``data_dir`` (one worker unless told otherwise, no rate limits unless a test sets
     them: the evaluation sets send thousands of questions from one address); yields its base URL once ready."""
+    with newsdesk_process(data_dir, log, **settings) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def newsdesk_process(data_dir: Path, log: Path, **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """:func:`newsdesk_server`, yielding its base URL and its process (a test may kill it)."""
     port = free_port()
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "NEWSDESK_PORT": str(port), "NEWSDESK_HOST": "127.0.0.1",
            "NEWSDESK_WORKERS": "1", "NEWSDESK_THREADS": "4", "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1",
            "NEWSDESK_RATE_LIMIT_PER_ADDRESS": "", "NEWSDESK_RATE_LIMIT_PER_KEY": "", "NEWSDESK_RATE_LIMIT_WRITES": "",
            **{f"NEWSDESK_{k.upper()}": v for k, v in settings.items()}}
-    base = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "newsdesk.service.cli", "serve"], log, base + "/healthz", env):
-        yield base
+    base = f"http://{env['NEWSDESK_HOST']}:{port}"
+    with running([sys.executable, "-m", "newsdesk.service.cli", "serve"], log, base + "/healthz", env) as proc:
+        yield base, proc
 
 
 def smollm2_gguf() -> Path:

@@ -1,11 +1,14 @@
-"""Conversation history, persisted in SQLite next to the index, bounded, and deleted after a time-to-live.
+"""Conversation history, persisted beside the index, bounded, and deleted after a time-to-live.
 
 A conversation is a list of turns (question, the beginning of the answer, cited articles):
 what a follow-up leans on, and no more (not the search query, which carried the
-conversation before it). It lives in its own database file (``conversations.sqlite3`` in
-the data folder), so the index stays read-only for the service. Every gunicorn worker
-opens it; SQLite's WAL mode and one short ``BEGIN IMMEDIATE`` transaction per write keep
-them consistent, and keep these bounds whichever workers write to a conversation at once:
+conversation before it). With the embedded index it lives in its own database file
+(``conversations.sqlite3`` in the data folder), so the index stays read-only for the service;
+with the index in PostgreSQL (``NEWSDESK_DATABASE_URL``) it lives in two tables of that
+database's primary, so that every service node sees every conversation. Every gunicorn worker
+opens it; one short transaction per write (SQLite's ``BEGIN IMMEDIATE``; PostgreSQL's row lock on
+the conversation) keeps them consistent, and keeps these bounds whichever workers or nodes write
+to a conversation at once:
 
 * a conversation holds its newest ``max_turns`` turns: the write of one more deletes the oldest;
 * a turn holds the first ``answer_chars`` characters of its answer (cut at a word); its
@@ -16,14 +19,20 @@ them consistent, and keep these bounds whichever workers write to a conversation
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
 import textwrap
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from newsdesk.index.store.postgres.connection import CONNECT_TIMEOUT_SECONDS
 
 from ..domain import Turn
 
@@ -42,16 +51,65 @@ CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated);
 """
 
 
+PG_SCHEMA = SCHEMA.replace(" WITHOUT ROWID", "").replace("REAL", "DOUBLE PRECISION")
+
+
 class ConversationStore:
+    """The conversations of a data folder (SQLite), or of a PostgreSQL database when ``database_url`` is set."""
+
     def __init__(self, data_dir: Path, ttl_seconds: float, *, max_turns: int, answer_chars: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, database_url: str = "") -> None:
         self.path = Path(data_dir) / DB_NAME
+        self.database_url = database_url
         self.ttl = ttl_seconds
         self.max_turns = max_turns
         self.answer_chars = answer_chars
         self._clock = clock
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._pg: psycopg.Connection | None = None
+
+    def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows of one read, in whichever database holds the conversations (SQL written with ``?``)."""
+        with self._lock:
+            if self.database_url:
+                return self._connect_pg().execute(sql.replace("?", "%s"), params).fetchall()
+            return self._connect().execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def _transaction(self, conversation_id: str) -> Iterator[Callable[[str, Sequence[object]], list[tuple[Any, ...]]]]:
+        """One write transaction, serialised with every other write to ``conversation_id``; yields ``execute``."""
+        with self._lock:
+            if self.database_url:
+                db = self._connect_pg()
+
+                def execute(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+                    cursor = db.execute(sql.replace("?", "%s"), params)
+                    return cursor.fetchall() if cursor.description else []
+
+                with db.transaction():
+                    db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (conversation_id,))
+                    yield execute
+                return
+            db = self._connect()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield lambda sql, params: db.execute(sql, params).fetchall()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _connect_pg(self) -> psycopg.Connection:
+        if self._pg is None or self._pg.closed:
+            db = psycopg.connect(self.database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            with db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(hashtext('newsdesk conversations schema'))")  # one node creates it
+                for statement in PG_SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            self._pg = db
+        return self._pg
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -70,17 +128,14 @@ class ConversationStore:
 
     def exists(self, conversation_id: str) -> bool:
         """Known and not expired."""
-        with self._lock:
-            row = self._connect().execute("SELECT updated FROM conversations WHERE id=?", (conversation_id,)).fetchone()
-        return row is not None and row[0] >= self._clock() - self.ttl
+        rows = self._fetch("SELECT updated FROM conversations WHERE id=?", (conversation_id,))
+        return bool(rows) and rows[0][0] >= self._clock() - self.ttl
 
     def history(self, conversation_id: str) -> list[Turn]:
         """The turns so far, oldest first; empty for an unknown or expired conversation."""
         if not self.exists(conversation_id):
             return []
-        with self._lock:
-            rows = self._connect().execute(
-                "SELECT question, answer, cited FROM turns WHERE conversation_id=? ORDER BY seq", (conversation_id,)).fetchall()
+        rows = self._fetch("SELECT question, answer, cited FROM turns WHERE conversation_id=? ORDER BY seq", (conversation_id,))
         return [Turn(question, answer, tuple(json.loads(cited))) for question, answer, cited in rows]
 
     def new_id(self) -> str:
@@ -91,24 +146,20 @@ class ConversationStore:
         conversation's turns before its newest ``max_turns``, and every expired conversation."""
         now = self._clock()
         answer = textwrap.shorten(turn.answer, self.answer_chars, placeholder=" …")
-        with self._lock:
-            db = self._connect()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("DELETE FROM conversations WHERE updated < ?", (now - self.ttl,))
-                db.execute("INSERT INTO conversations(id, created, updated) VALUES(?, ?, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET updated=excluded.updated", (conversation_id, now, now))
-                seq = db.execute("SELECT coalesce(max(seq), -1) + 1 FROM turns WHERE conversation_id=?", (conversation_id,)).fetchone()[0]
-                db.execute("INSERT INTO turns(conversation_id, seq, question, answer, cited, created) VALUES(?, ?, ?, ?, ?, ?)",
-                           (conversation_id, seq, turn.question, answer, json.dumps(list(turn.cited)), now))
-                db.execute("DELETE FROM turns WHERE conversation_id=? AND seq <= ?", (conversation_id, seq - self.max_turns))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction(conversation_id) as execute:
+            execute("DELETE FROM conversations WHERE updated < ?", (now - self.ttl,))
+            execute("INSERT INTO conversations(id, created, updated) VALUES(?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET updated=excluded.updated", (conversation_id, now, now))
+            seq = execute("SELECT coalesce(max(seq), -1) + 1 FROM turns WHERE conversation_id=?", (conversation_id,))[0][0]
+            execute("INSERT INTO turns(conversation_id, seq, question, answer, cited, created) VALUES(?, ?, ?, ?, ?, ?)",
+                    (conversation_id, seq, turn.question, answer, json.dumps(list(turn.cited)), now))
+            execute("DELETE FROM turns WHERE conversation_id=? AND seq <= ?", (conversation_id, seq - self.max_turns))
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._pg is not None:
+                self._pg.close()
+                self._pg = None

@@ -72,7 +72,7 @@ class Engine:
         self._store: ReadStore | None = None
         self._damaged: IndexError_ | None = None  # what the page check behind the first answers found
         self._pipeline: QueryPipeline | None = None
-        self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds,
+        self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds, database_url=settings.database_url,
                                                max_turns=settings.conversation_max_turns, answer_chars=settings.conversation_answer_chars)
 
     @property
