@@ -18,7 +18,7 @@ from newsdesk.index.embed import Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import VECTOR_STORAGES, ArticleStore, WriteStore
-from newsdesk.index.store.postgres import PostgresStore
+from newsdesk.index.store.postgres import PostgresStore, redact
 from newsdesk.index.vectors import IndexParams
 
 from .errors import ConfigError
@@ -46,6 +46,7 @@ def _setting(default: Any, help: str, choices: tuple[str, ...] | None = None, mi
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = _setting(Path("data"), "Folder holding the index (SQLite database and FAISS files), and the conversations.")
+    database_replica_urls: str = _setting("", "Comma-separated streaming replicas of NEWSDESK_DATABASE_URL's database: a serving process reads from them in turn and writes to the primary; one that is down or behind the newest generation is passed over with a warning in the log, never an error to the reader.")
     database_url: str = _setting("", "PostgreSQL database holding the index instead (`postgresql://user:password@host:port/db`; pgvector installed or installable; docs/architecture.md); empty: the embedded SQLite + FAISS index in NEWSDESK_DATA_DIR. The password is never logged.")
     index_type: str = _setting("flat", "FAISS index: `flat` (exact), `hnsw` or `ivfpq` (large archives).", ("flat", "hnsw", "ivfpq"))
     hnsw_m: int = _setting(32, "HNSW: graph neighbours per vector (applies when the index is next built; memory grows with it).", minimum=2)
@@ -143,7 +144,9 @@ class Settings:
         """The index, read-only unless ``writer``: in PostgreSQL when ``database_url`` is set, else under ``data_dir``
         (default: ``data_dir`` of these settings)."""
         if self.database_url:
-            return PostgresStore(self.database_url, data_dir=data_dir or self.data_dir, writer=writer, model_name=model_identity(self.embed_precision),
+            replicas = [u.strip() for u in self.database_replica_urls.split(",") if u.strip()]
+            return PostgresStore(self.database_url, data_dir=data_dir or self.data_dir, writer=writer, replica_urls=replicas,
+                                 model_name=model_identity(self.embed_precision),
                                  index_params=self.index_params(), vector_storage=self.vector_storage)
         return ArticleStore(data_dir or self.data_dir, index_type=self.index_type, writer=writer,
                             model_name=model_identity(self.embed_precision), index_params=self.index_params(),
@@ -175,6 +178,11 @@ class Settings:
         for origin in self.allowed_origins:
             if not (origin.startswith(("http://", "https://")) and origin.count("/") == 2):
                 raise ConfigError(f"{PREFIX}CORS_ORIGINS: {origin!r} is not an origin such as https://news.example")
+        for name, url in (("database_url", self.database_url), *(("database_replica_urls", u.strip()) for u in self.database_replica_urls.split(","))):
+            if url and not url.startswith(("postgresql://", "postgres://")):
+                raise ConfigError(f"{PREFIX}{name.upper()}: {redact(url)} is not a PostgreSQL URL (postgresql://user@host:port/database)")
+        if self.database_replica_urls.strip() and not self.database_url:
+            raise ConfigError(f"{PREFIX}DATABASE_REPLICA_URLS needs {PREFIX}DATABASE_URL: replicas are read beside a primary")
         if self.near_duplicate_threshold > 1:
             raise ConfigError(f"{PREFIX}NEAR_DUPLICATE_THRESHOLD must be at most 1")
         for name in ("rate_limit_per_address", "rate_limit_per_key", "rate_limit_writes"):

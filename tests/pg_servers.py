@@ -112,9 +112,13 @@ def start_primary(folder: Path, host: str = "127.0.0.1") -> PostgresServer:
 
 def start_replica(primary: PostgresServer, folder: Path, host: str = "127.0.0.2") -> PostgresServer:
     """A streaming replica of ``primary`` (``pg_basebackup -R``) in ``folder/replica``, running on ``host``."""
+    kwargs = _run_as()
+    _own(folder)
     data = folder / "replica"
-    subprocess.run([str(POSTGRES_BIN_PATH / "pg_basebackup"), "-D", str(data), "-h", primary.host, "-p", str(primary.port),
-                    "-U", "postgres", "-R", "-X", "stream", "-c", "fast"], check=True, capture_output=True, **_run_as())
+    done = subprocess.run([str(POSTGRES_BIN_PATH / "pg_basebackup"), "-D", str(data), "-h", primary.host, "-p", str(primary.port),
+                           "-U", "postgres", "-R", "-X", "stream", "-c", "fast"], capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        raise RuntimeError(f"pg_basebackup failed: {done.stderr[-2000:]}")
     return _start(data, host, folder / "replica.log")
 
 

@@ -40,3 +40,13 @@ def test_each_server_worker_gets_its_share_of_the_cores_for_the_model() -> None:
     assert Settings(workers=64).for_worker().embed_threads == 1
     assert Settings(workers=2, embed_threads=3).for_worker().embed_threads == 3  # set by the operator: kept
     assert Settings(workers=1, embed_threads=0).embedder().threads is None  # outside the server: ONNX Runtime's default
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"NEWSDESK_DATABASE_URL": "mysql://reader:password@db.example/news"}, "is not a PostgreSQL URL"),
+    ({"NEWSDESK_DATABASE_REPLICA_URLS": "postgresql://reader:password@replica.example/news"}, "needs NEWSDESK_DATABASE_URL"),
+])
+def test_database_urls_are_checked_and_never_shown_with_their_password(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as failure:
+        Settings.from_env({**env, "NEWSDESK_DATABASE_URL": env.get("NEWSDESK_DATABASE_URL", "")})
+    assert "password" not in str(failure.value)

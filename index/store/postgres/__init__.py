@@ -11,6 +11,7 @@ the last committed generation. Each job lives in its own module: :mod:`.connecti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +32,13 @@ class PostgresStore(StoreIdentity, PostgresReads, PostgresWrites, PostgresSearch
     """Articles, sentences, entities, chunks and their vectors in one PostgreSQL database (see module doc).
 
     ``writer=True`` takes the one writer's lock (a session advisory lock) and creates or migrates the schema;
-    readers never wait for the writer. ``data_dir`` is where the node keeps what is not the index (conversations).
+    readers never wait for the writer, and read from ``replica_urls`` (streaming replicas) when they are given and
+    caught up (:mod:`.connection`). ``data_dir`` is where the node keeps what is not the index (conversations).
     """
 
     index_type = "hnsw"  # pgvector's; built with index_params' hnsw_m and hnsw_ef_construction, searched with hnsw_ef_search
 
-    def __init__(self, url: str, *, data_dir: str | Path, vector_storage: str, writer: bool = False,
+    def __init__(self, url: str, *, data_dir: str | Path, vector_storage: str, writer: bool = False, replica_urls: Sequence[str] = (),
                  model_name: str = MODEL_NAME, dim: int = DIM, index_params: IndexParams = IndexParams()) -> None:
         self.data_dir = Path(data_dir)
         self.model_name = model_name
@@ -45,14 +47,13 @@ class PostgresStore(StoreIdentity, PostgresReads, PostgresWrites, PostgresSearch
         wide = vector_storage == "float32"
         schema = {"vector": f"{'vector' if wide else 'halfvec'}({dim})", "ops": "vector_ip_ops" if wide else "halfvec_ip_ops",
                   "hnsw_m": index_params.hnsw_m, "hnsw_ef_construction": index_params.hnsw_ef_construction}
-        self.db = PostgresDatabase(url, writer=writer, schema=schema)
+        session = {"hnsw.ef_search": str(min(1000, index_params.hnsw_ef_search)), "hnsw.iterative_scan": "relaxed_order"}
+        self.db = PostgresDatabase(url, writer=writer, schema=schema, session=session, replica_urls=replica_urls)
         try:
             self._check_model()
             self.vector_storage = self._vector_storage(vector_storage)
             self.vector_type = "vector" if self.vector_storage == "float32" else "halfvec"
             self.vector_dtype = np.dtype(self.vector_storage)
-            self.db.query("SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', 'relaxed_order', false)",
-                          (str(min(1000, index_params.hnsw_ef_search)),))
         except BaseException:
             self.db.close()
             raise
