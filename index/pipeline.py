@@ -21,6 +21,7 @@ from .embed import Embedder, embed_key, passage_input, precision_of
 from .entities import Entity, EntityTagger
 from .metadata import extract_metadata
 from .options import IngestOptions
+from .ray_embed import RayEmbedder
 from .records import Draft, RawArticle, Sentence, Skipped
 from .store import WriteStore
 
@@ -172,12 +173,16 @@ class EntityRecognizer:
 
 @component
 class ChunkEmbedder(StoreComponent):
-    """Embeds every chunk whose input was never embedded before; reuses stored vectors otherwise."""
+    """Embeds every chunk whose input was never embedded before (here, or on the Ray cluster at ``ray_address``);
+    reuses stored vectors otherwise."""
 
-    def __init__(self, store: WriteStore, cache_dir: str) -> None:
+    def __init__(self, store: WriteStore, cache_dir: str, ray_address: str) -> None:
         self.store = _require_store(store)
         self.cache_dir = str(cache_dir)
-        self._embedder = Embedder(precision=precision_of(store.model_name), cache_dir=Path(cache_dir))
+        self.ray_address = ray_address
+        precision = precision_of(store.model_name)
+        self._embedder: Embedder | RayEmbedder = (RayEmbedder(ray_address, precision, Path(cache_dir)) if ray_address
+                                                  else Embedder(precision=precision, cache_dir=Path(cache_dir)))
 
     def warm_up(self) -> None:
         self._embedder.warm_up()
@@ -238,7 +243,7 @@ def build_ingest_pipeline(store: WriteStore, options: IngestOptions) -> Pipeline
     pipeline.add_component("dedupe", NearDuplicateClusterer(store, threshold=options.near_duplicate_threshold))
     pipeline.add_component("chunker", SentenceChunker(max_tokens=options.max_tokens, overlap_tokens=options.overlap_tokens))
     pipeline.add_component("entities", EntityRecognizer(batch_size=options.ner_batch_size))
-    pipeline.add_component("embedder", ChunkEmbedder(store, cache_dir=options.model_cache_dir))
+    pipeline.add_component("embedder", ChunkEmbedder(store, cache_dir=options.model_cache_dir, ray_address=options.ray_address))
     pipeline.add_component("writer", ArticleWriter(store))
     pipeline.connect("changes.articles", "cleaner.articles")
     pipeline.connect("cleaner.drafts", "metadata.drafts")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -43,6 +44,8 @@ def _print_progress(batch: BatchCommitted) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    if args.ray:
+        settings = dataclasses.replace(settings, ray_address=args.ray)
     with settings.open_store(writer=True) as store:
         terminal = sys.stderr.isatty()
         report = ingest(args.paths, store, settings.ingest_options(), progress=not args.quiet and terminal,
@@ -183,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="print each committed batch")
+    p.add_argument("--ray", metavar="ADDRESS", help="embed on the Ray cluster whose head is at ADDRESS (host:port; default: NEWSDESK_RAY_ADDRESS)")
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("delete", help="remove articles by id")
     p.add_argument("ids", nargs="+")

@@ -67,6 +67,7 @@ class Settings:
     ner_batch_size: int = _setting(256, "Sentences per batch of the entity tagger (spaCy `en_core_web_sm`, NER only) at ingest.", minimum=1)
     ingest_batch_articles: int = _setting(256, "Most articles per committed write during ingest.", minimum=1)
     ingest_batch_chars: int = _setting(200_000, "Most characters of article text per committed write (one batch is embedded together).", minimum=1)
+    ray_address: str = _setting("", "Ray cluster (`host:port` of its head) whose nodes embed the passages of `newsdesk ingest` as Ray Data tasks (`newsdesk ingest --ray` sets it for one run); every node needs Newsdesk installed; empty: the ingesting process embeds.")
     max_article_bytes: int = _setting(5 * 1024 * 1024, "Largest article (a file, or one JSON line) accepted; larger ones are skipped with a reason.", minimum=1)
     fetch_user_agent: str = _setting("Newsdesk/0.1 (news archive indexer)", "User-Agent of every request `newsdesk ingest URL` makes (pages, feeds, sitemaps, robots.txt).")
     fetch_timeout: float = _setting(10.0, "Seconds a fetched page may take: per request, and in all for one page.", minimum=0.1)
@@ -133,7 +134,7 @@ class Settings:
                              near_duplicate_threshold=self.near_duplicate_threshold, model_cache_dir=self.model_cache_dir.expanduser(),
                              ner_batch_size=self.ner_batch_size,
                              batch_articles=self.ingest_batch_articles, batch_chars=self.ingest_batch_chars,
-                             max_article_bytes=self.max_article_bytes)
+                             max_article_bytes=self.max_article_bytes, ray_address=self.ray_address)
 
     def fetch_options(self) -> FetchOptions:
         return FetchOptions(user_agent=self.fetch_user_agent, timeout_seconds=self.fetch_timeout, max_bytes=self.max_article_bytes,
