@@ -65,6 +65,20 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_SKIPPED if report.skipped else 0
 
 
+def cmd_copy_index(args: argparse.Namespace, settings: Settings) -> int:
+    """The embedded index of NEWSDESK_DATA_DIR copied into an empty PostgreSQL database, vectors and all."""
+    from newsdesk.index.store.postgres.copy import copy_index
+
+    with dataclasses.replace(settings, database_url="").open_store() as source, \
+            dataclasses.replace(settings, database_url=args.url, database_replica_urls="").open_store(writer=True) as target:
+        seconds = copy_index(source, target, progress=lambda step: print(step, flush=True))
+        counts = target.counts()
+        where = target.url
+    print(f"copied {counts.articles} articles, {counts.chunks} chunks, {counts.vectors} vectors into {where} "
+          f"(generation {counts.generation}) in {seconds:.1f}s")
+    return 0
+
+
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     with settings.open_store(writer=True) as store:
         missing = [article_id for article_id in args.ids if not store.delete(article_id)]
@@ -188,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print each committed batch")
     p.add_argument("--ray", metavar="ADDRESS", help="embed on the Ray cluster whose head is at ADDRESS (host:port; default: NEWSDESK_RAY_ADDRESS)")
     p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("copy-index", help="copy the embedded index (NEWSDESK_DATA_DIR) into an empty PostgreSQL database")
+    p.add_argument("url", help="postgresql://user:password@host:port/database (pgvector installed or installable)")
+    p.set_defaults(func=cmd_copy_index)
     p = sub.add_parser("delete", help="remove articles by id")
     p.add_argument("ids", nargs="+")
     p.set_defaults(func=cmd_delete)
