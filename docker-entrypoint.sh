@@ -4,7 +4,9 @@
 # index the seed articles shipped beside this script; then run the command given (exec, so
 # it gets the container's signals). A start interrupted while indexing leaves `.seeding`
 # behind and is finished by the next one (ingest skips what is already indexed). A data
-# folder that already holds an index, or anything else, is never touched.
+# folder that already holds an index, or anything else, is never touched. With the index in
+# PostgreSQL ($NEWSDESK_DATABASE_URL), the database is what is asked: the seeds go into it
+# while it holds no article (one transaction: an interrupted start left nothing), never after.
 set -eu
 
 data="${NEWSDESK_DATA_DIR:-data}"
@@ -23,7 +25,9 @@ is_empty() {
     done
 }
 
-if is_empty "$data" || [ -e "$data/.seeding" ]; then
+if [ -n "${NEWSDESK_DATABASE_URL:-}" ]; then
+    newsdesk ingest -q --if-empty "$seeds"
+elif is_empty "$data" || [ -e "$data/.seeding" ]; then
     echo "newsdesk: first start: indexing the seed articles in $seeds into $data"
     mkdir -p "$data"
     : > "$data/.seeding"

@@ -104,16 +104,18 @@ def _summary(latencies: list[float], seconds: float, server_ms: list[float]) -> 
             "server_p50_ms": round(statistics.median(server_ms), 1) if server_ms else None}
 
 
-def measure(port: int, questions: list[dict], clients: int, requests: int) -> dict:
-    """``requests`` requests spread over ``clients`` threads, each with its own keep-alive connection."""
+def measure(port: int | list[tuple[str, int]], questions: list[dict], clients: int, requests: int) -> dict:
+    """``requests`` requests spread over ``clients`` threads, each with its own keep-alive connection; ``port`` on
+    127.0.0.1, or several servers as ``(host, port)``, client *c* asking server *c* modulo their number."""
+    servers = [("127.0.0.1", port)] if isinstance(port, int) else port
     latencies: list[float] = []
     server_ms: list[float] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
     per_client = requests // clients
 
-    def client(offset: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    def client(offset: int, host: str, port: int) -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=60)
         try:
             for i in range(per_client):
                 elapsed, payload = _post(conn, questions[(offset + i) % len(questions)])
@@ -125,7 +127,7 @@ def measure(port: int, questions: list[dict], clients: int, requests: int) -> di
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=client, args=(c * 7,)) for c in range(clients)]
+    threads = [threading.Thread(target=client, args=(c * 7, *servers[c % len(servers)])) for c in range(clients)]
     started = time.perf_counter()
     for t in threads:
         t.start()

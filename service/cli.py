@@ -47,6 +47,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.ray:
         settings = dataclasses.replace(settings, ray_address=args.ray)
     with settings.open_store(writer=True) as store:
+        if args.if_empty and (held := store.counts().articles):
+            print(f"the index already holds {held} articles: nothing indexed (--if-empty)")
+            return 0
         terminal = sys.stderr.isatty()
         report = ingest(args.paths, store, settings.ingest_options(), progress=not args.quiet and terminal,
                         on_commit=_print_commit if args.verbose else None if args.quiet or terminal else _print_progress,
@@ -200,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="print each committed batch")
+    p.add_argument("--if-empty", action="store_true", help="index only into an index that holds no article yet (a first start's seeding)")
     p.add_argument("--ray", metavar="ADDRESS", help="embed on the Ray cluster whose head is at ADDRESS (host:port; default: NEWSDESK_RAY_ADDRESS)")
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("copy-index", help="copy the embedded index (NEWSDESK_DATA_DIR) into an empty PostgreSQL database")

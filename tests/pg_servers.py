@@ -98,6 +98,12 @@ def _start(data: Path, host: str, log: Path, port: int | None = None) -> Postgre
     raise RuntimeError(f"postgres did not accept connections in 60 s: {log.read_text()[-3000:]}")
 
 
+def start_existing(data: Path, host: str, port: int) -> PostgresServer:
+    """A server over a data folder made before (by :func:`start_primary` or :func:`start_replica`), running again
+    on the port it had (a replica finds its primary where it was)."""
+    return _start(data, host, data.parent / f"{data.name}.log", port)
+
+
 def start_primary(folder: Path, host: str = "127.0.0.1") -> PostgresServer:
     """A new cluster in ``folder/primary`` that accepts replication from loopback, running."""
     kwargs = _run_as()

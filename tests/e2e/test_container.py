@@ -134,7 +134,7 @@ def test_shellcheck_finds_nothing_in_the_entrypoint() -> None:
 def test_compose_publishes_the_port_keeps_data_on_a_volume_and_checks_health() -> None:
     compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     services = compose["services"]
-    # A plain `docker compose up` starts the service alone; the llm profile adds the rest.
+    # A plain `docker compose up` starts the service alone; the llm and postgres profiles add the rest.
     assert [name for name, s in services.items() if "profiles" not in s] == ["newsdesk"]
     newsdesk = services["newsdesk"]
     assert newsdesk["build"] == "."
@@ -148,6 +148,24 @@ def test_compose_publishes_the_port_keeps_data_on_a_volume_and_checks_health() -
             assert all(port.endswith(":" + service["environment"]["NEWSDESK_PORT"]) for port in service["ports"])
     published = [port.rsplit(":", 1)[0] for s in services.values() for port in s.get("ports", [])]
     assert len(published) == len(set(published)), published
+
+
+def test_compose_postgres_profile_adds_pgvector_and_two_nodes_over_it() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    services = compose["services"]
+    postgres = services["postgres"]
+    assert postgres["profiles"] == ["postgres"] and postgres["image"].startswith("pgvector/pgvector:") and "pg18" in postgres["image"]
+    assert "postgres-data:/var/lib/postgresql" in postgres["volumes"] and "postgres-data" in compose["volumes"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    first, second = services["newsdesk-pg"], services["newsdesk-pg-2"]
+    for node in (first, second):
+        assert node["profiles"] == ["postgres"] and node["build"] == "."
+        assert node["environment"]["NEWSDESK_DATABASE_URL"].startswith("postgresql://")
+        assert node["environment"]["NEWSDESK_DATABASE_URL"].split("@")[1] == "postgres:5432/newsdesk"
+    assert first["environment"]["NEWSDESK_DATABASE_URL"] == second["environment"]["NEWSDESK_DATABASE_URL"]
+    assert first["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    # The second node starts once the first has seeded the database and answers.
+    assert second["depends_on"] == {"postgres": {"condition": "service_healthy"}, "newsdesk-pg": {"condition": "service_healthy"}}
 
 
 def test_compose_llm_profile_adds_ollama_and_a_newsdesk_that_answers_with_it() -> None:
@@ -211,6 +229,15 @@ def test_entrypoint_retries_an_interrupted_first_start_and_ignores_lost_found(st
     assert _start(env).returncode == 0
     assert calls.read_text().splitlines() == [f"ingest -q {ROOT}/seeds", "serve"]
     assert not (data / ".seeding").exists()
+
+
+def test_entrypoint_with_the_index_in_postgresql_asks_the_database_not_the_folder(stand_in: tuple[Path, dict[str, str]]) -> None:
+    calls, env = stand_in
+    env = {**env, "NEWSDESK_DATABASE_URL": "postgresql://newsdesk@postgres:5432/newsdesk"}
+    for _ in range(2):  # the folder stays empty (the index is not in it): every start asks the database
+        assert _start(env).returncode == 0
+    assert calls.read_text().splitlines() == [f"ingest -q --if-empty {ROOT}/seeds", "serve"] * 2
+    assert not (Path(env["NEWSDESK_DATA_DIR"]) / ".seeding").exists()
 
 
 # --- the real start, twice ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from newsdesk.service.cli import main
 from tests.conftest import ROOT, open_store
 
 
-def run_cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+def run_cli(data_dir: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), "HAYSTACK_TELEMETRY_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "newsdesk.service.cli", *args], env=env, input=stdin,
                           capture_output=True, text=True, timeout=300)
 
@@ -83,6 +84,21 @@ def test_ingest_without_a_terminal_prints_one_line_per_committed_batch(tmp_path:
     parsed = [re.fullmatch(pattern, line) for line in batches]
     assert all(parsed), batches
     assert [(int(m[1]), int(m[2]), int(m[3])) for m in parsed] == [(1, 2, 2), (2, 2, 4), (3, 1, 5)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_ingest_if_empty_seeds_an_empty_index_once(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """What a container's first start runs (docker-entrypoint.sh): the seeds go in while the index holds nothing."""
+    env = {}
+    if backend == "postgres":
+        from tests.pg_servers import create_database
+
+        env["NEWSDESK_DATABASE_URL"] = create_database(request.getfixturevalue("pg_server"), f"e{uuid.uuid4().hex[:12]}")
+    first = run_cli(tmp_path / "data", "ingest", "-q", "--if-empty", str(ROOT / "seeds"), env=env)
+    again = run_cli(tmp_path / "data", "ingest", "-q", "--if-empty", str(ROOT / "seeds"), env=env)
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.startswith("added 5,") and "generation 1" in first.stdout
+    assert again.stdout.strip() == "the index already holds 5 articles: nothing indexed (--if-empty)"
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
