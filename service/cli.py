@@ -175,7 +175,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     """API keys for the HTTP API (see service/runtime/keys.py): the key itself is printed once, by create."""
-    keys = KeyStore(settings.data_dir)
+    keys = KeyStore(settings.data_dir, settings.database_url)
     if args.keys_command == "create":
         key, token = keys.create(args.scope, args.name)
         print(token)  # alone on stdout, for KEY=$(newsdesk keys create ...)

@@ -78,7 +78,7 @@ def _needed_scope(read_requires_key: bool) -> str | None:
 
 
 def install_auth(app: Flask, settings: Settings) -> None:
-    app.extensions[KEYS_EXTENSION] = KeyStore(settings.data_dir)
+    app.extensions[KEYS_EXTENSION] = KeyStore(settings.data_dir, settings.database_url)
 
     @app.before_request
     def authorize() -> None:

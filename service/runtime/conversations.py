@@ -30,11 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
-from newsdesk.index.store.postgres.connection import CONNECT_TIMEOUT_SECONDS
-
 from ..domain import Turn
+from .shared_tables import Execute, SharedTables
 
 __all__ = ["DB_NAME", "ConversationStore"]
 
@@ -67,30 +64,23 @@ class ConversationStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        self._pg: psycopg.Connection | None = None
+        self._shared = SharedTables(database_url, PG_SCHEMA, "conversations") if database_url else None
 
     def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         """Rows of one read, in whichever database holds the conversations (SQL written with ``?``)."""
+        if self._shared is not None:
+            return self._shared.fetch(sql, params)
         with self._lock:
-            if self.database_url:
-                return self._connect_pg().execute(sql.replace("?", "%s"), params).fetchall()
             return self._connect().execute(sql, params).fetchall()
 
     @contextlib.contextmanager
-    def _transaction(self, conversation_id: str) -> Iterator[Callable[[str, Sequence[object]], list[tuple[Any, ...]]]]:
+    def _transaction(self, conversation_id: str) -> Iterator[Execute]:
         """One write transaction, serialised with every other write to ``conversation_id``; yields ``execute``."""
+        if self._shared is not None:
+            with self._shared.transaction(conversation_id) as execute:
+                yield execute
+            return
         with self._lock:
-            if self.database_url:
-                db = self._connect_pg()
-
-                def execute(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-                    cursor = db.execute(sql.replace("?", "%s"), params)
-                    return cursor.fetchall() if cursor.description else []
-
-                with db.transaction():
-                    db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (conversation_id,))
-                    yield execute
-                return
             db = self._connect()
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -99,17 +89,6 @@ class ConversationStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-
-    def _connect_pg(self) -> psycopg.Connection:
-        if self._pg is None or self._pg.closed:
-            db = psycopg.connect(self.database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-            with db.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(hashtext('newsdesk conversations schema'))")  # one node creates it
-                for statement in PG_SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            self._pg = db
-        return self._pg
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -160,6 +139,5 @@ class ConversationStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-            if self._pg is not None:
-                self._pg.close()
-                self._pg = None
+        if self._shared is not None:
+            self._shared.close()

@@ -71,6 +71,7 @@ class Engine:
         self._lock = threading.Lock()
         self._store: ReadStore | None = None
         self._damaged: IndexError_ | None = None  # what the page check behind the first answers found
+        self.page_check: threading.Thread | None = None  # that check, while it runs (a large index's first opening)
         self._pipeline: QueryPipeline | None = None
         self.conversations = ConversationStore(settings.data_dir, settings.conversation_ttl_seconds, database_url=settings.database_url,
                                                max_turns=settings.conversation_max_turns, answer_chars=settings.conversation_answer_chars)
@@ -98,7 +99,8 @@ class Engine:
             if store.database_bytes() <= PAGE_CHECK_INLINE_BYTES:
                 store.check_pages()
             else:
-                threading.Thread(target=self._check_pages_behind, name="newsdesk-page-check", daemon=True).start()
+                self.page_check = threading.Thread(target=self._check_pages_behind, name="newsdesk-page-check", daemon=True)
+                self.page_check.start()
         except IndexError_:
             store.close()
             raise

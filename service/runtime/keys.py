@@ -2,7 +2,8 @@
 
 A key is ``nd_`` and 43 URL-safe characters: 256 random bits from :mod:`secrets`. Only its
 SHA-256 is stored (``keys.sqlite3`` in the data folder, apart from the index, so rebuilding or
-migrating the index never touches the keys). A fast unsalted hash is the right tool for a secret
+migrating the index never touches the keys; with the index in PostgreSQL, the ``api_keys`` table of
+that database, so that every service node knows every key). A fast unsalted hash is the right tool for a secret
 of this entropy: salts and slow hashes (bcrypt, scrypt, Argon2) exist to make guessing *low*-entropy
 passwords expensive, and nobody can enumerate 2^256 candidates however fast each guess is; a fast
 hash also lets every request find its key with one indexed lookup of the hash (no scan, no
@@ -24,7 +25,11 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from .shared_tables import SharedTables
 
 __all__ = ["KEYS_DB", "SCOPES", "ApiKey", "KeyStore", "has_scope"]
 
@@ -76,12 +81,26 @@ class ApiKey:
 
 
 class KeyStore:
-    """The keys of one data folder. The file is created by the first ``create``; until then no key is valid,
-    and a serving process that only checks keys never creates it (nor the data folder)."""
+    """The keys of one data folder, or of the PostgreSQL database at ``database_url``. The file is created by the
+    first ``create``; until then no key is valid, and a serving process that only checks keys never creates it
+    (nor the data folder)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str = "") -> None:
         self.path = Path(data_dir) / KEYS_DB
         self._lock = threading.Lock()
+        self._shared = SharedTables(database_url, _SCHEMA, "keys") if database_url else None
+
+    def _run(self, sql: str, params: Sequence[object], *, create: bool) -> list[tuple[Any, ...]] | None:
+        """Rows of one statement (``None`` when there is no key store yet and ``create`` is false)."""
+        if self._shared is not None:
+            return self._shared.fetch(sql, params)
+        connection = self._connect(create=create)
+        if connection is None:
+            return None
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
 
     def _connect(self, *, create: bool) -> sqlite3.Connection | None:
         if not create and not self.path.exists():
@@ -101,59 +120,40 @@ class KeyStore:
         token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock:
-            connection = self._connect(create=True)
-            try:
-                while True:
-                    key_id = "key_" + secrets.token_hex(6)
-                    try:
-                        connection.execute("INSERT INTO api_keys(id, name, scope, key_hash, key_start, created_at) VALUES(?,?,?,?,?,?)",
-                                           (key_id, name, scope, _hash(token), token[:_SHOWN_CHARS], now))
-                        break
-                    except sqlite3.IntegrityError:  # an id already taken (one chance in 2^48): draw another
-                        continue
-            finally:
-                connection.close()
+            while True:  # an id already taken (one chance in 2^48): draw another
+                key_id = "key_" + secrets.token_hex(6)
+                if self._run("INSERT INTO api_keys(id, name, scope, key_hash, key_start, created_at) VALUES(?,?,?,?,?,?) "
+                             "ON CONFLICT(id) DO NOTHING RETURNING id",
+                             (key_id, name, scope, _hash(token), token[:_SHOWN_CHARS], now), create=True):
+                    break
         return ApiKey(key_id, name, scope, token[:_SHOWN_CHARS], now, None), token
 
     def keys(self) -> list[ApiKey]:
         """Every key, oldest first, revoked ones included."""
-        connection = self._connect(create=False)
-        if connection is None:
-            return []
-        try:
-            rows = connection.execute("SELECT id, name, scope, key_start, created_at, revoked_at FROM api_keys "
-                                      "ORDER BY created_at, id").fetchall()
-        finally:
-            connection.close()
-        return [ApiKey(*row) for row in rows]
+        rows = self._run("SELECT id, name, scope, key_start, created_at, revoked_at FROM api_keys ORDER BY created_at, id", (),
+                         create=False)
+        return [ApiKey(*row) for row in rows or []]
 
     def revoke(self, key_id: str) -> ApiKey | None:
         """Revoke a key (from the next request on); ``None`` if there is no such key. Revoking twice keeps the first time."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock:
-            connection = self._connect(create=False)
-            if connection is None:
-                return None
-            try:
-                connection.execute("UPDATE api_keys SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", (now, key_id))
-                row = connection.execute("SELECT id, name, scope, key_start, created_at, revoked_at FROM api_keys WHERE id=?",
-                                         (key_id,)).fetchone()
-            finally:
-                connection.close()
-        return ApiKey(*row) if row else None
+            rows = self._run("UPDATE api_keys SET revoked_at=coalesce(revoked_at, ?) WHERE id=? "
+                             "RETURNING id, name, scope, key_start, created_at, revoked_at", (now, key_id), create=False)
+        return ApiKey(*rows[0]) if rows else None
+
+    def close(self) -> None:
+        """Release the database connection (with the index in PostgreSQL; a file is opened per call)."""
+        if self._shared is not None:
+            self._shared.close()
 
     def check(self, token: str) -> ApiKey | None:
         """The active key ``token`` is, or ``None`` (unknown, malformed or revoked)."""
         if not token.startswith(_TOKEN_PREFIX) or len(token) > 200:
             return None
-        connection = self._connect(create=False)
-        if connection is None:
-            return None
         try:
-            row = connection.execute("SELECT id, name, scope, key_start, created_at, revoked_at FROM api_keys "
-                                     "WHERE key_hash=? AND revoked_at IS NULL", (_hash(token),)).fetchone()
+            rows = self._run("SELECT id, name, scope, key_start, created_at, revoked_at FROM api_keys "
+                             "WHERE key_hash=? AND revoked_at IS NULL", (_hash(token),), create=False)
         except sqlite3.OperationalError:  # a file that is not (yet) a key store: no key is valid
             return None
-        finally:
-            connection.close()
-        return ApiKey(*row) if row else None
+        return ApiKey(*rows[0]) if rows else None

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from newsdesk.service.cli import main
 from newsdesk.service.runtime.keys import KEYS_DB, KeyStore, has_scope
 
 from tests.conftest import open_store
+from tests.pg_servers import PostgresServer, create_database
 
 
 def keys_cli(data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -63,3 +66,20 @@ def test_keys_survive_an_index_rebuild(tmp_path: Path) -> None:
     removed = [f.unlink() for f in tmp_path.iterdir() if f.name.startswith(("newsdesk.sqlite3", "vectors-"))]
     assert removed
     assert KeyStore(tmp_path).check(token) is not None  # they live in their own file, not in the index
+
+
+def test_with_the_index_in_postgresql_every_node_knows_every_key(tmp_path: Path, pg_server: PostgresServer, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Two nodes (two data folders) over one database: a key made on one is valid, listed and revoked on the other."""
+    url = create_database(pg_server, f"k{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", url)
+    code, out, _ = keys_cli(tmp_path / "node-a", monkeypatch, capsys, "create", "--scope", "write", "--name", "CMS")
+    token = out.strip()
+    other = KeyStore(tmp_path / "node-b", url)
+    assert code == 0 and other.check(token).scope == "write" and [k.name for k in other.keys()] == ["CMS"]
+    assert not (tmp_path / "node-a" / KEYS_DB).exists()  # nothing beside the node
+    with psycopg.connect(url) as db:
+        stored = db.execute("SELECT key_hash, key_start FROM api_keys").fetchall()
+    assert len(stored) == 1 and token not in str(stored) and stored[0][1] == token[:7]
+    assert other.revoke(other.keys()[0].id).revoked_at and KeyStore(tmp_path / "node-a", url).check(token) is None
+    other.close()
