@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +13,7 @@ from ..entities import Entity
 from ..records import RowIds, Sentence, StoredArticle, StoredPassage
 from .database import Database
 
-__all__ = ["ArticleReads", "ArticleSummary", "IndexCounts"]
+__all__ = ["ArticleReads", "ArticleSummary", "IndexCounts", "PassageCalendar"]
 
 # A chunk row joined with its article (aliases ``c`` and ``a``), wherever passages are read.
 PASSAGE_COLUMNS = ('c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, c.n_tokens, '
@@ -70,6 +70,14 @@ class PassageCalendar:
         days = np.array([r[1] for r in rows], dtype="<U10")
         order = np.argsort(days, kind="stable")
         return cls(generation, days[order], rowids[order], np.array([r[2] for r in rows], dtype=object)[order])
+
+    @classmethod
+    def current(cls, cached: "PassageCalendar | None", generation: int, query: Callable[[str], Sequence]) -> "PassageCalendar":
+        """``cached`` if it is of ``generation``, else the calendar read again with ``query`` (SQL both stores run alike)."""
+        if cached is not None and cached.generation == generation:
+            return cached
+        return cls.of(generation, query("SELECT c.rowid, coalesce(substr(a.published_at, 1, 10), ''), "
+                                        f"lower(coalesce(a.publisher, '')) FROM {PASSAGE_FROM}"))
 
     def rowids_where(self, publishers: Sequence[str] | None, published_from: str | None, published_to: str | None,
                      known_by: str | None) -> RowIds:
@@ -206,13 +214,8 @@ class ArticleReads:
 
     def _calendar(self) -> "PassageCalendar":
         """The committed generation's :class:`PassageCalendar`, read once per generation."""
-        generation = self.db.generation
-        calendar = self._passage_calendar
-        if calendar is None or calendar.generation != generation:
-            rows = self.db.query(f"SELECT c.rowid, coalesce(substr(a.published_at, 1, 10), ''), lower(coalesce(a.publisher, '')) "
-                                 f"FROM {PASSAGE_FROM}")
-            calendar = self._passage_calendar = PassageCalendar.of(generation, rows)
-        return calendar
+        self._passage_calendar = PassageCalendar.current(self._passage_calendar, self.db.generation, self.db.query)
+        return self._passage_calendar
 
     def newest_published(self) -> str | None:
         """The latest publication date (ISO) in the archive; ``None`` when nothing is dated."""
