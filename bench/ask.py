@@ -76,13 +76,13 @@ def _post(conn: http.client.HTTPConnection, question: dict | str) -> tuple[float
     return elapsed, json.loads(payload)
 
 
-def _wait_ready(port: int, proc: subprocess.Popen, path: str, timeout: float = 180) -> None:
+def _wait_ready(port: int, proc: subprocess.Popen, path: str, timeout: float = 180, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+            raise RuntimeError(f"server on {host}:{port} exited with {proc.returncode}")
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn = http.client.HTTPConnection(host, port, timeout=60)
             if path == "/ask":
                 _post(conn, "warm up")
             else:
@@ -92,7 +92,7 @@ def _wait_ready(port: int, proc: subprocess.Popen, path: str, timeout: float = 1
             return
         except (OSError, RuntimeError):
             time.sleep(0.5)
-    raise RuntimeError(f"server on port {port} not ready after {timeout:.0f} s")
+    raise RuntimeError(f"server on {host}:{port} not ready after {timeout:.0f} s")
 
 
 def _summary(latencies: list[float], seconds: float, server_ms: list[float]) -> dict:
@@ -137,6 +137,17 @@ def measure(port: int | list[tuple[str, int]], questions: list[dict], clients: i
     if errors:
         raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]}")
     return _summary(latencies, seconds, server_ms)
+
+
+def warm_and_measure(servers: int | list[tuple[str, int]], questions: list[dict], workers: int, requests: int) -> dict:
+    """Every question once per worker of each server (not measured), then ``requests`` questions by one client and by 8."""
+    n_servers = 1 if isinstance(servers, int) else len(servers)
+    measure(servers, questions, clients=workers * n_servers, requests=len(questions) * workers)
+    out = {}
+    for clients in (1, 8):
+        out[str(clients)] = r = measure(servers, questions, clients, requests)
+        print(f"  {clients} client(s): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, {r['req_per_s']} req/s", flush=True)
+    return out
 
 
 def _request(line: dict) -> dict:

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ask import _chunks, _free_port, _request, _wait_ready, measure  # noqa: E402
+from ask import _chunks, _free_port, _request, _wait_ready, warm_and_measure  # noqa: E402
 from report import ROOT, append_result, machine, stop_server, write_section  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -96,38 +96,11 @@ def run_configuration(name: str, env: dict[str, str], hosts: list[str], question
     servers, procs = serve(env, hosts, work)
     try:
         for (host, port), proc in zip(servers, procs):
-            if host != "127.0.0.1":
-                _wait_ready_on(host, port, proc)
-            else:
-                _wait_ready(port, proc, "/readyz", timeout=600)
-        workers = int(env.get("NEWSDESK_WORKERS", "2"))
-        measure(servers, questions, clients=workers * len(servers), requests=len(questions) * workers)  # warm every worker
-        out = {}
-        for clients in (1, 8):
-            out[str(clients)] = r = measure(servers, questions, clients, requests)
-            print(f"  {clients} client(s): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, {r['req_per_s']} req/s", flush=True)
-        return out
+            _wait_ready(port, proc, "/readyz", timeout=600, host=host)
+        return warm_and_measure(servers, questions, int(env.get("NEWSDESK_WORKERS", "2")), requests)
     finally:
         for proc in procs:
             stop_server(proc)
-
-
-def _wait_ready_on(host: str, port: int, proc: subprocess.Popen, timeout: float = 600) -> None:
-    import http.client
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on {host}:{port} exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection(host, port, timeout=60)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"server on {host}:{port} not ready after {timeout:.0f} s")
 
 
 def write_doc(result: dict, command: str) -> None:

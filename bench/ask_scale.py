@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ask import _chunks, _free_port, _request, _wait_ready, measure  # noqa: E402
+from ask import _chunks, _free_port, _request, _wait_ready, warm_and_measure  # noqa: E402
 from report import ROOT, append_result, machine, previous_release, stop_server, write_section  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ask_scale.json"
@@ -54,12 +54,7 @@ def serve_and_measure(data: Path, index_type: str, questions: list[dict], reques
                                 env={**env, "NEWSDESK_PORT": str(port)}, stdout=subprocess.DEVNULL, stderr=log)
     try:
         _wait_ready(port, proc, "/readyz", timeout=600)
-        measure(port, questions, clients=workers, requests=len(questions) * workers)
-        out = {}
-        for clients in (1, 8):
-            out[str(clients)] = r = measure(port, questions, clients, requests)
-            print(f"  {clients} client(s): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, {r['req_per_s']} req/s", flush=True)
-        return out
+        return warm_and_measure(port, questions, workers, requests)
     finally:
         stop_server(proc)
 

@@ -62,23 +62,6 @@ class ArticleStore(StoreIdentity, ArticleReads, ArticleWrites, PassageSearch, Ve
             self._assign_index_id()
             self.remove_stale_files()
 
-    @property
-    def writer(self) -> bool:
-        return self.db.writer
-
-    @property
-    def closed(self) -> bool:
-        return self.db.closed
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> "ArticleStore":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def database_bytes(self) -> int:
         """The SQLite file's size (its write-ahead log aside)."""
         return self.db.path.stat().st_size

@@ -1,10 +1,11 @@
-"""What every store records about itself once and keeps: the embedding model it was built with, and how wide
-its stored vectors are; shared by the SQLite store and the PostgreSQL store (both ``db`` objects offer
-``meta``, ``set_meta``, ``transaction`` and ``query``)."""
+"""What every store is, whichever its engine: its life cycle (a context manager over its ``db``), and what it
+records about itself once and keeps: the embedding model it was built with, and how wide its stored vectors
+are. Shared by the SQLite store and the PostgreSQL store (both ``db`` objects offer ``writer``, ``closed``,
+``close``, ``meta``, ``set_meta``, ``transaction`` and ``query``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from ..embed import same_model
 from ..errors import IndexIncompatible
@@ -15,11 +16,29 @@ VECTOR_STORAGES = ("float16", "float32")
 
 
 class StoreIdentity:
-    """The model and vector-storage checks a store runs when it opens."""
+    """A store's life cycle, and the model and vector-storage checks it runs when it opens."""
 
     db: Any
     model_name: str
     dim: int
+
+    @property
+    def writer(self) -> bool:
+        return self.db.writer
+
+    @property
+    def closed(self) -> bool:
+        return self.db.closed
+
+    def close(self) -> None:
+        """Release the connection (and a writer's lock)."""
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _check_model(self) -> None:
         stored = self.db.meta("embedding_model")

@@ -128,7 +128,7 @@ class ArticleReads:
         """Up to ``limit`` articles in id order, from the first id after ``after`` (keyset paging: stable while
         articles come and go), matching every given filter as :meth:`rowids_where` does (publisher
         case-insensitive, dates inclusive; an undated article never matches a date range)."""
-        filters, filter_params = _article_filters("", publishers, published_from, published_to)
+        filters, filter_params = article_filters("", publishers, published_from, published_to)
         clauses, params = ["id > ?", *filters], [after or "", *filter_params]
         rows = self.db.query("SELECT id, title, publisher, author, published_at, updated_at, url, fetched_at, format, content_hash, "
                              f"ingested_at, cluster_id FROM articles WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
@@ -203,7 +203,7 @@ class ArticleReads:
             return self._calendar().rowids_where(publishers, published_from, published_to, known_by)
         clauses = [f"a.cluster_id IN (SELECT cluster_id FROM articles WHERE id IN ({','.join('?' * len(stories))}))"]
         params: list[object] = list(stories)
-        filters, filter_params = _article_filters("a.", publishers, published_from, published_to)
+        filters, filter_params = article_filters("a.", publishers, published_from, published_to)
         clauses += filters
         params += filter_params
         if known_by:
@@ -249,7 +249,7 @@ class ArticleReads:
             f"SELECT a.id, a.minhash, a.cluster_id FROM articles a WHERE a.id IN (SELECT article_id FROM lsh WHERE {clause})", params)]
 
 
-def _article_filters(prefix: str, publishers: Sequence[str] | None, published_from: str | None,
+def article_filters(prefix: str, publishers: Sequence[str] | None, published_from: str | None,
                      published_to: str | None) -> tuple[list[str], list[object]]:
     """SQL conditions on the articles table (columns named ``prefix + column``): publisher case-insensitive,
     dates inclusive, an undated article never in a date range; shared by passage filters and article listing."""

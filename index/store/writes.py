@@ -15,7 +15,7 @@ from ..errors import StoreError
 from ..records import Draft
 from .database import Database
 
-__all__ = ["ArticleWrites", "WriteResult"]
+__all__ = ["ARTICLE_COLUMNS", "ArticleWrites", "WriteResult", "article_row"]
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,8 @@ class ArticleWrites:
                     article, meta = draft.article, draft.metadata
                     _delete_rows(db, article.id)
                     seq += 1
-                    db.execute(
-                        "INSERT INTO articles(id, content_hash, raw_text, source_text, source, format, title, publisher, "
-                        "published_at, url, cluster_id, minhash, removed, ingested_seq, ingested_at, author, updated_at, fetched_at) "
-                        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (article.id, article.content_hash, article.raw_text,
-                         article.source_text if article.source_text not in (None, article.raw_text) else None,
-                         article.source, article.format, meta.title, meta.publisher, meta.published_at, meta.url,
-                         draft.duplicate_of or article.id, np.asarray(draft.minhash, dtype=np.uint32).tobytes(),
-                         json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now,
-                         meta.author, meta.updated_at, meta.fetched_at))
+                    db.execute(f"INSERT INTO articles({ARTICLE_COLUMNS}) VALUES({','.join('?' * len(ARTICLE_COLUMNS.split(',')))})",
+                               article_row(draft, seq, now))
                     db.executemany('INSERT INTO sentences VALUES(?,?,?,?,?)',
                                    [(article.id, s.seq, s.start, s.end, s.text) for s in draft.sentences])
                     _insert_entities(db, article.id, draft.entities)
@@ -100,6 +92,21 @@ class ArticleWrites:
         except sqlite3.Error as exc:
             raise StoreError(f"deleting {article_id!r} failed, nothing was changed: {exc}") from exc
         return True
+
+
+ARTICLE_COLUMNS = ("id, content_hash, raw_text, source_text, source, format, title, publisher, published_at, url, cluster_id, minhash, "
+                   "removed, ingested_seq, ingested_at, author, updated_at, fetched_at")
+
+
+def article_row(draft: Draft, seq: int, now: str) -> tuple:
+    """A draft's ``articles`` row, in :data:`ARTICLE_COLUMNS` order: what both stores write (the source text only
+    where it differs from the text; the MinHash signature as bytes; the removed spans as JSON)."""
+    article, meta = draft.article, draft.metadata
+    return (article.id, article.content_hash, article.raw_text,
+            article.source_text if article.source_text not in (None, article.raw_text) else None,
+            article.source, article.format, meta.title, meta.publisher, meta.published_at, meta.url,
+            draft.duplicate_of or article.id, np.asarray(draft.minhash, dtype=np.uint32).tobytes(),
+            json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now, meta.author, meta.updated_at, meta.fetched_at)
 
 
 def _insert_entities(db: sqlite3.Connection, article_id: str, entities: Sequence[Entity]) -> None:

@@ -63,23 +63,6 @@ class PostgresStore(StoreIdentity, PostgresReads, PostgresWrites, PostgresSearch
         """The database's address without its password."""
         return redact(self.db.url)
 
-    @property
-    def writer(self) -> bool:
-        return self.db.writer
-
-    @property
-    def closed(self) -> bool:
-        return self.db.closed
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> "PostgresStore":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def database_bytes(self) -> int:
         """The database's size on the server's disk."""
         return int(self.db.query("SELECT pg_database_size(current_database())")[0][0])

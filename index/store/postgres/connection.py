@@ -159,9 +159,11 @@ class PostgresDatabase:
             self._required = max(self._required, generation)
             return generation
 
-    def query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Rows of a read, from a replica that is up and caught up, else from the primary; a failure of the
-        primary becomes :class:`StoreError`."""
+        primary becomes :class:`StoreError`. Placeholders are SQLite's ``?`` (the reads both stores share) or
+        psycopg's ``%s``."""
+        sql = sql.replace("?", "%s")
         with self.lock:
             for replica in self._usable_replicas():
                 try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
@@ -14,7 +13,7 @@ from ...entities import Entity
 from ...errors import StoreError
 from ...records import Draft
 from ..vectorfiles import PASSAGE_SLOT
-from ..writes import WriteResult
+from ..writes import ARTICLE_COLUMNS, WriteResult, article_row
 from .connection import PostgresDatabase, first_line
 
 __all__ = ["PostgresWrites"]
@@ -40,16 +39,8 @@ class PostgresWrites:
                     article, meta = draft.article, draft.metadata
                     _delete_rows(db, article.id)
                     seq += 1
-                    db.execute(
-                        "INSERT INTO articles(id, content_hash, raw_text, source_text, source, format, title, publisher, "
-                        "published_at, url, cluster_id, minhash, removed, ingested_seq, ingested_at, author, updated_at, fetched_at) "
-                        "VALUES(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                        (article.id, article.content_hash, article.raw_text,
-                         article.source_text if article.source_text not in (None, article.raw_text) else None,
-                         article.source, article.format, meta.title, meta.publisher, meta.published_at, meta.url,
-                         draft.duplicate_of or article.id, np.asarray(draft.minhash, dtype=np.uint32).tobytes(),
-                         json.dumps([[s.start, s.end, r] for s, r in draft.removed]), seq, now,
-                         meta.author, meta.updated_at, meta.fetched_at))
+                    db.execute(f"INSERT INTO articles({ARTICLE_COLUMNS}) VALUES({','.join(['%s'] * len(ARTICLE_COLUMNS.split(',')))})",
+                               article_row(draft, seq, now))
                     with db.cursor() as cursor:
                         cursor.executemany("INSERT INTO sentences VALUES(%s,%s,%s,%s,%s)",
                                            [(article.id, s.seq, s.start, s.end, s.text) for s in draft.sentences])
