@@ -109,8 +109,10 @@ def start_primary(folder: Path, host: str = "127.0.0.1") -> PostgresServer:
     kwargs = _run_as()
     _own(folder)
     data = folder / "primary"
-    subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--locale=C.UTF-8"], check=True, capture_output=True, **kwargs)
+    done = subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                           "--locale=C.UTF-8"], capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        raise RuntimeError(f"initdb failed: {done.stderr[-2000:]}")
     with open(data / "pg_hba.conf", "a") as hba:
         hba.write("host replication postgres 127.0.0.0/8 trust\n")
     return _start(data, host, folder / "primary.log")
