@@ -35,12 +35,14 @@ class PostgresSearch:
     db: PostgresDatabase
     vector_type: str  # "halfvec" or "vector": the column's type, which the query vector is cast to
     _calendar: Callable[[], PassageCalendar]  # the store's :class:`~.reads.PostgresReads`
+    _passage_calendar: PassageCalendar | None
 
     def _share(self, allowed: RowIds | None) -> float:
         """The filter's share of the archive's passages (1 without one)."""
         if allowed is None:
             return 1.0
-        return min(1.0, max(len(allowed), 1) / max(len(self._calendar().rowids), 1))
+        calendar = self._passage_calendar or self._calendar()  # ``allowed`` was just made from it: no second trip to the primary
+        return min(1.0, max(len(allowed), 1) / max(len(calendar.rowids), 1))
 
     def bm25_search(self, query: str, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Full-text search over chunk text and title, any term (stemmed by the ``english`` configuration);
