@@ -280,7 +280,8 @@ def collect(args: argparse.Namespace, settings: Settings) -> list[Asked]:
 
 
 def _collect_args(args: argparse.Namespace) -> dict:
-    return {"xquad": str(args.xquad_index), "rtqa": str(args.rtqa_repo), "blocks": args.rtqa_blocks, "limit": args.limit}
+    return {"xquad": str(args.xquad_index), "rtqa": str(args.rtqa_repo), "blocks": args.rtqa_blocks, "limit": args.limit,
+            "top_k": args.top_k}
 
 
 def main() -> None:
@@ -290,6 +291,7 @@ def main() -> None:
     parser.add_argument("--rtqa-work", type=Path, default=Path("/work/rtqa/work"), help="bench/realtimeqa.py's --work folder")
     parser.add_argument("--rtqa-blocks", nargs="*", help="only these block folders (complete ones)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions per set (a quick look)")
+    parser.add_argument("--top-k", type=int, default=None, help="passages an answer is drawn from (default: NEWSDESK_TOP_K)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, help="keep (and reuse) the collected candidates in this file, outside the project")
     parser.add_argument("--ablate", action="store_true", help="also the held-out top-1 without each feature")
@@ -298,6 +300,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"refit on everything and write {MODEL_FILE.relative_to(ROOT)}")
     args = parser.parse_args()
     settings = Settings.from_env()
+    if args.top_k:
+        settings = dataclasses.replace(settings, top_k=args.top_k)
     started = time.perf_counter()
     rows = collect(args, settings)
     report = evaluate(rows, args.folds, RATIOS, args.ablate)

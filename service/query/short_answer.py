@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from newsdesk.index.entities import Entity
-from newsdesk.index.text import content_terms
+from newsdesk.index.text import content_terms, split_sentences
 
 from ..domain import Citation, ShortAnswer
 
@@ -46,11 +46,14 @@ TIMES = ("DATE", "TIME")
 HEAD_NOUNS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys("person man woman leader president minister chancellor king queen emperor ruler pope general governor "
                     "mayor senator ambassador official spokesman spokeswoman spokesperson founder author writer poet composer "
-                    "artist painter scientist inventor player actor singer coach son daughter father mother wife husband".split(),
+                    "artist painter scientist inventor player actor singer coach son daughter father mother wife husband "
+                    "musician rapper star celebrity athlete billionaire executive ceo candidate lawmaker judge justice "
+                    "journalist astronaut comedian director politician".split(),
                     ("PERSON",)),
     **dict.fromkeys("company firm corporation organization organisation agency group party team club university college "
                     "school institution institute newspaper network band league union bank ministry department committee "
-                    "council".split(), ("ORG",)),
+                    "council airline automaker carmaker retailer brand manufacturer startup broadcaster publisher "
+                    "restaurant chain studio".split(), ("ORG",)),
     **dict.fromkeys("country nation state city town village capital province county territory republic kingdom".split(), ("GPE",)),
     **dict.fromkeys("continent river mountain ocean sea lake island region valley desert peninsula".split(), ("LOC", "GPE")),
     **dict.fromkeys("building airport bridge stadium street road station palace church cathedral".split(), ("FAC",)),
@@ -65,7 +68,7 @@ HEAD_NOUNS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["number", "population"], ("CARDINAL",)),
     **dict.fromkeys("distance length height weight size depth width temperature speed altitude elevation".split(), ("QUANTITY",)),
     **dict.fromkeys(["war", "battle", "event"], ("EVENT",)),
-    **dict.fromkeys("book film movie song album novel opera".split(), ("WORK_OF_ART",)),
+    **dict.fromkeys("book film movie song album novel opera show series documentary".split(), ("WORK_OF_ART",)),
     **dict.fromkeys(["law", "treaty"], ("LAW",)),
     **dict.fromkeys(["product", "car", "aircraft", "vehicle"], ("PRODUCT",)),
 }
@@ -128,8 +131,13 @@ _POSSESSIVE = re.compile(r"[’']s$")
 
 
 def expected_labels(question: str) -> tuple[str, ...]:
-    """The entity types that answer ``question``, most typical first (see :data:`FORMS`); empty when it asks for none."""
-    text = " ".join(question.lower().split())
+    """The entity types that answer ``question``, most typical first (see :data:`FORMS`); empty when it asks for none.
+
+    A question that sets a scene first ("Police arrested 31 men who planned a riot. Where was the event?") is
+    typed by its last sentence that has a wh-word: the one that asks."""
+    text = " ".join(question.split())
+    asking = [text[s:e].lower() for s, e in split_sentences(text) if _WH.search(text[s:e].lower())]
+    text = asking[-1] if asking else text.lower()
     first = _WH.search(text)
     if first is None:
         return ()

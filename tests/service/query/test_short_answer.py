@@ -129,3 +129,12 @@ def test_the_pipeline_gives_a_factoid_question_a_verified_short_answer(seed_pipe
                                                "article_id": short.article_id, "n": short.n, "label": "PERSON"}
     other = seed_pipeline.ask("What did Peskov say about the talks?").answer
     assert other.short_answer is None and other.to_dict()["short_answer"] is None
+
+
+@pytest.mark.parametrize("question, labels", [
+    ("Police arrested 31 men who planned to riot at a parade this week. Where was the parade?", ("GPE", "LOC", "FAC")),
+    ("Mr. Smith's firm was sold on Tuesday. Which company bought it?", ("ORG",)),
+    ("A deal was struck. When will it take effect?", ("DATE", "TIME")),
+])
+def test_a_question_that_sets_a_scene_is_typed_by_its_asking_sentence(question: str, labels: tuple[str, ...]) -> None:
+    assert expected_labels(question) == labels  # not by "who" or "which" of the scene, nor by the first word
