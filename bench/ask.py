@@ -6,7 +6,7 @@
                                                        # a large archive (an index built elsewhere) and its questions
 
 The seeds are indexed into a temporary folder, then two servers start on 127.0.0.1 with
-the same gunicorn set-up (``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS`` gthread workers,
+the same gunicorn set-up (``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS`` threads, waitress inside each gunicorn worker,
 torch threads split between workers):
 
 * ``newsdesk``: ``newsdesk serve``, extractive mode (no LLM): retrieval, answer, citation
@@ -177,7 +177,7 @@ def write_doc(result: dict, command: str) -> None:
     lines = [f"## `/ask` latency through gunicorn (`bench/ask.py`){'' if seeds else ', archive of 10k+ passages'}", "",
              f"Command: `{command}` (measured {result['date']}). Machine: {m['cpu']}, {m['nproc']} cores, "
              f"{m['memory_gib']} GiB; load average {m['load_average_at_start']:.2f} at start. Every server: gunicorn "
-             f"{result['workers']} workers x {result['threads']} threads (gthread), {where}; latency seen by the client "
+             f"{result['workers']} workers x {result['threads']} threads (waitress in each gunicorn worker), {where}; latency seen by the client "
              f"over HTTP keep-alive, the load generator on the same 2 cores.", "",
              "| server | clients | requests | p50 ms | p95 ms | mean ms | req/s | server-side p50 ms |",
              "|---|---|---|---|---|---|---|---|"]
