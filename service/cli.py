@@ -1,4 +1,8 @@
-"""The ``newsdesk`` command: ingest, delete, search, ask, eval, serve."""
+"""The ``newsdesk`` command: ingest, delete, search, ask, eval, serve.
+
+Each command imports what it runs: the query side brings in Haystack (and, through it, torch when
+installed), which ``newsdesk keys`` never needs and ``newsdesk serve`` must not load before it has
+decided to leave torch out (:func:`newsdesk.index.onnx_model.defer_torch`)."""
 
 from __future__ import annotations
 
@@ -10,19 +14,19 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Haystack reports usage to a server unless told not to; this service runs offline.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 from newsdesk.index.errors import IndexError_  # noqa: E402
-from newsdesk.index.ingest import BatchCommitted, ingest  # noqa: E402
 
 from .config import Settings  # noqa: E402
 from .errors import ConfigError, IndexUnavailable  # noqa: E402
-from .query import retrieve  # noqa: E402
-from .query.timeframe import parse_as_of  # noqa: E402
-from .runtime import Engine  # noqa: E402
 from .runtime.keys import SCOPES, KeyStore  # noqa: E402
+
+if TYPE_CHECKING:
+    from newsdesk.index.ingest import BatchCommitted
 
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 DEFAULT_EVAL = {"seed": SHARED_EVAL / "seed_dev_qa.jsonl", "xquad": SHARED_EVAL / "xquad" / "xquad.en.json",
@@ -44,6 +48,8 @@ def _print_progress(batch: BatchCommitted) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk.index.ingest import ingest
+
     if args.ray:
         settings = dataclasses.replace(settings, ray_address=args.ray)
     with settings.open_store(writer=True) as store:
@@ -93,6 +99,9 @@ def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .query import retrieve
+    from .runtime.engine import Engine
+
     engine = Engine(settings)
     store, pipeline = engine.store, engine.pipeline.retrieval
     queries = [" ".join(args.query)] if args.query else None
@@ -121,6 +130,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .query.timeframe import parse_as_of
+    from .runtime.engine import Engine
+
     engine = Engine(settings)
     as_of = None
     if args.as_of:
@@ -161,8 +173,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import dataclasses
+    from newsdesk.index.onnx_model import defer_torch
 
+    defer_torch()  # before Haystack is imported: the server runs the model with ONNX Runtime
     from .serve import serve
 
     flags = {name: getattr(args, name) for name in ("host", "port", "workers") if getattr(args, name) is not None}

@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -38,13 +39,17 @@ from waitress.server import TcpWSGIServer, UnixWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import Error, RequestHeaderFieldsTooLarge
 
+from flask import Flask
+
 from .config import Settings
+from .errors import IndexUnavailable
 from .http import create_app
+from .http.context import EXTENSION
 from .http.app import API_CSP
 from .http.errors import error_body
 from .http.observability import gunicorn_options
 
-__all__ = ["CHANNEL_TIMEOUT", "HEADER_BYTES", "REQUEST_LINE_BYTES", "GunicornApp", "Limits", "WaitressWorker", "serve"]
+__all__ = ["CHANNEL_TIMEOUT", "HEADER_BYTES", "REQUEST_LINE_BYTES", "GunicornApp", "Limits", "WaitressWorker", "serve", "warming_app"]
 
 REQUEST_LINE_BYTES = 8190  # longest request line (method, target, version); 414 above (gunicorn's own largest limit)
 HEADER_BYTES = 64 * 1024  # longest request line and headers together; 431 above
@@ -410,4 +415,20 @@ def serve(settings: Settings) -> None:
     }
     # JSON logs with request ids, and Prometheus metrics shared by the workers (multiprocess mode).
     options.update(gunicorn_options())
-    GunicornApp(lambda: create_app(settings.for_worker()), options).run()
+    GunicornApp(lambda: warming_app(settings.for_worker()), options).run()
+
+
+def warming_app(settings: Settings) -> Flask:
+    """One worker's app, its index and model loading at once in the background. ``/readyz`` loads them
+    too, but only in the worker it reaches: without this, the first question to reach another worker
+    waited for its load (about 2 s on the 100k-passage archive, docs/benchmarks.md "Cold start")."""
+    app = create_app(settings)
+    threading.Thread(target=_warm_up, args=(app,), name="newsdesk-warm-up", daemon=True).start()
+    return app
+
+
+def _warm_up(app: Flask) -> None:
+    try:
+        app.extensions[EXTENSION].pipeline
+    except IndexUnavailable:
+        pass  # no index yet, or a damaged one: every request says so (503), as it would have without this

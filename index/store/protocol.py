@@ -86,6 +86,9 @@ class ReadStore(Protocol):
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top ``(rowid, cosine)`` by the passage's or its best sentence's vector, best first."""
 
+    def warm_up(self) -> None:
+        """Load what the first search would, so that a server is ready only once it answers at full speed."""
+
 
 @runtime_checkable
 class WriteStore(ReadStore, Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response
 
 from ..config import Settings
-from ..runtime import Engine
+from ..runtime.engine import Engine
 from .auth import install_auth
 from .context import EXTENSION
 from .cors import install_cors

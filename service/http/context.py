@@ -1,10 +1,10 @@
-"""The one accessor for the process's :class:`~newsdesk.service.runtime.Engine` (Flask's ``get_db()`` habit)."""
+"""The one accessor for the process's :class:`~newsdesk.service.runtime.engine.Engine` (Flask's ``get_db()`` habit)."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from ..runtime import Engine
+from ..runtime.engine import Engine
 
 __all__ = ["EXTENSION", "get_engine"]
 

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from newsdesk.index.errors import IndexError_
 
 from ..errors import ApiError
-from ..runtime import index_unavailable
+from ..runtime.engine import index_unavailable
 
 __all__ = ["error_body", "install_error_handlers"]
 

@@ -26,7 +26,7 @@ from flask import Response, stream_with_context
 
 from ..domain import AnswerPart, AnswerSentence, Citation, Filters
 from ..errors import ApiError
-from ..runtime import Conversation, Engine, Reply
+from ..runtime.engine import Conversation, Engine, Reply
 from .errors import error_body
 from .serialize import to_json
 

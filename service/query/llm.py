@@ -17,12 +17,11 @@ import dataclasses
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from haystack import component
 from haystack.components.builders import ChatPromptBuilder
-from haystack.components.generators.chat import OpenAIChatGenerator
 from haystack.dataclasses import StreamingChunk
 from haystack.utils import Secret
 
@@ -37,6 +36,9 @@ from ..domain import ABSTENTION, Answer, AnswerSentence, Citation, Passage, Pass
 from ..errors import LLMUnavailable
 from .sentences import passage_sentences
 from .verify import quote_matches
+
+if TYPE_CHECKING:
+    from haystack.components.generators.chat import OpenAIChatGenerator
 
 __all__ = ["NOT_IN_ARCHIVE", "GeneratedAnswerVerifier", "LLMAnswerer", "OnSentence", "SentenceStream", "chat_generator",
            "generated_sentences", "support", "verify_generated"]
@@ -163,7 +165,10 @@ class SentenceStream:
 
 
 def chat_generator(settings: LLMSettings, max_tokens: int | None = None) -> OpenAIChatGenerator:
-    """Haystack's OpenAI chat generator for the configured server: no retries, greedy, bounded."""
+    """Haystack's OpenAI chat generator for the configured server: no retries, greedy, bounded. Imported here,
+    not with this module: the ``openai`` package it brings costs half a second of every start without an LLM."""
+    from haystack.components.generators.chat import OpenAIChatGenerator
+
     return OpenAIChatGenerator(
         api_key=Secret.from_token(settings.api_key or "not-needed"), model=settings.model, api_base_url=settings.base_url,
         timeout=settings.timeout, max_retries=0,

@@ -57,6 +57,7 @@ class DenseRetriever:
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
+        self.store.warm_up()
 
     @component.output_types(passages=Passages, query_embedding=np.ndarray)
     def run(self, query: str, allowed: RowIds | None = None) -> dict[str, Any]:

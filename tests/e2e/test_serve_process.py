@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import DEFAULTS
 from tests.servers import free_port, send_body, stop, wait_until_up
 
 
@@ -113,5 +114,29 @@ def test_sigterm_during_a_request_still_answers_it(seed_copy: Path, tmp_path: Pa
         assert response.status_code == 200 and body["citations"] and not body["abstained"], body
         assert any("LLM unavailable" in w for w in body["warnings"])
         assert proc.wait(timeout=30) == 0
+    finally:
+        stop(proc)
+
+
+def test_the_server_answers_without_ever_loading_torch(seed_copy: Path, tmp_path: Path) -> None:
+    """Haystack would import torch (2 s of every start); the service runs the model with ONNX Runtime."""
+    import psutil
+
+    port, log = free_port(), tmp_path / "server.log"
+    with open(log, "w") as handle:
+        proc = subprocess.Popen([sys.executable, "-m", "newsdesk.service.cli", "serve", "--port", str(port)],
+                                env=_env(seed_copy, tmp_path, model_cache_dir=str(DEFAULTS.model_cache_dir.expanduser())),
+                                stdout=handle, stderr=subprocess.STDOUT)  # the model file the seed index was built with
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}/readyz", log)
+        reply = httpx.post(f"http://127.0.0.1:{port}/ask", json={"question": "Who said 'we are also prepared for the worst'?"},
+                           timeout=60).json()
+        assert "Stoltenberg" in reply["answer"] and reply["citations"]
+        processes = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        assert len(processes) >= 2  # the arbiter and its worker
+        for process in processes:
+            mapped = {m.path for m in process.memory_maps()}
+            assert any("onnxruntime" in path for path in mapped) or process.pid == proc.pid
+            assert not [path for path in mapped if "libtorch" in path], f"{process.pid} loaded torch"
     finally:
         stop(proc)

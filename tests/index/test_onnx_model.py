@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,14 @@ def test_an_unknown_precision_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="precision"):
         model_file(tmp_path, "int4")
     assert not any(tmp_path.iterdir())
+
+
+def test_a_process_that_deferred_torch_still_builds_a_missing_file(tmp_path: Path) -> None:
+    script = ("import sys\n"
+              "from newsdesk.index.onnx_model import defer_torch, model_file\n"
+              "defer_torch()\n"
+              "import haystack  # imports torch when it can: not now\n"
+              "assert sys.modules['torch'] is None\n"
+              f"built = model_file({str(tmp_path)!r}, 'fp32')\n"
+              "assert built.exists() and sys.modules['torch'] is not None\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)

@@ -67,6 +67,9 @@ class PostgresStore(StoreIdentity, PostgresReads, PostgresWrites, PostgresSearch
         """The database's size on the server's disk."""
         return int(self.db.query("SELECT pg_database_size(current_database())")[0][0])
 
+    def warm_up(self) -> None:
+        """Nothing to load: the vector index lives in the server."""
+
     def check_pages(self) -> None:
         """PostgreSQL checks its own pages (data checksums, on by default since PostgreSQL 18) as it reads them and
         reports a damaged one as an error of that read; here: the schema answers a read."""

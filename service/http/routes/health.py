@@ -27,5 +27,5 @@ def readyz() -> Response:
     counts = engine.store.counts()  # raises IndexUnavailable (503) when there is no index
     if not counts.articles:
         raise IndexUnavailable("the index holds no articles yet: run `newsdesk ingest`")
-    engine.pipeline  # the model and the vectors are loaded, so the first question is fast
+    engine.pipeline  # the model and the vectors are loaded (the pipeline's warm-up), so the first question is fast
     return jsonify({"status": "ready", **dataclasses.asdict(counts)})
