@@ -72,3 +72,25 @@ def test_a_vectors_file_not_of_this_database_is_rebuilt_not_searched(seed_copy: 
     with caplog.at_level(logging.WARNING, logger="newsdesk.index.store.vectorfiles"), open_store(seed_copy) as store:
         _assert_only_own_vectors(store, query, store.dense_search(query, 5))
     assert not caplog.records  # loaded as it is, no rebuild
+
+
+def test_a_folder_saved_for_the_current_generation_is_used_as_saved_and_an_older_one_is_brought_up_to_date(
+        seed_copy: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_store(seed_copy) as store:
+        assert VectorIndex.load(saved_folders(seed_copy)[-1], 384)[1] == store.generation
+        with monkeypatch.context() as patched:  # nothing to compare with SQLite: its ids are the chunks'
+            patched.setattr(ArticleStore, "_wanted_vector_ids", lambda self: pytest.fail("read the chunk ids"))
+            store.warm_up()
+        before = store.counts().vectors
+    (tmp_path / "zorvan-bridge.txt").write_text(ZORVAN, encoding="utf-8")
+    with open_store(seed_copy, writer=True) as store:
+        assert not ingest([tmp_path / "zorvan-bridge.txt"], store, ingest_options(), progress=False).skipped
+        generation = store.generation
+    shutil.rmtree(saved_folders(seed_copy)[-1])  # as if the writer had died between its commit and its save
+    assert VectorIndex.load(saved_folders(seed_copy)[-1], 384)[1] < generation
+    with open_store(seed_copy) as store:
+        store.warm_up()
+        assert store.counts().vectors > before
+        chunk = next(c for a in store.article_ids() for c in store.passages_of(a) if "Zorvan" in c.text)
+        query = embedder.embed([passage_input(store.article(chunk.article_id).title, chunk.text)])[0]
+        assert store.dense_search(query, 1)[0] == (chunk.rowid, pytest.approx(1.0, abs=1e-3))
