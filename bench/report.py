@@ -6,9 +6,13 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the servers' start and stop are the tests' (tests/servers.py), not a copy
+from tests.servers import stop as stop_server  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 
 
@@ -22,16 +26,6 @@ def machine() -> dict:
     return {"cpu": model, "nproc": int(nproc or 0), "memory_gib": round(mem_kb / 1024 / 1024, 1),
             "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "load_average_at_start": os.getloadavg()[0]}
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if the server is still there 30 s later."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def append_result(path: Path, result: dict) -> None:
