@@ -136,8 +136,9 @@ def run(args: argparse.Namespace, previous: Path | None) -> None:
     if previous:
         ready_before = statistics.median(r["ready_s"] for r in result["previous_runs"])
         first_before = statistics.median(r["first_answer_s"] for r in result["previous_runs"])
+        ready_ratio, first_ratio = ready / ready_before, first / first_before
         print(f"previous ({args.previous}) median: ready {ready_before} s, first answer {first_before} s; "
-              f"ready ratio {ready / ready_before:.3f}")
+              f"ready ratio {ready_ratio:.3f}")
         compared = [f"| `/readyz` 200, the previous release ({args.previous}) | {ready_before} |",
                     f"| the first `/ask` answered, the previous release ({args.previous}) | {first_before} |"]
     if args.no_write:
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace, previous: Path | None) -> None:
         "| from `newsdesk serve` to | seconds |", "|---|---|",
         f"| `/readyz` 200 | {ready} |", f"| the first `/ask` answered | {first} |", *compared, "",
         *([f"Against the previous release ({args.previous}), runs alternating in one session: ready ratio "
-           f"{ready / ready_before:.3f}, first answer ratio {first / first_before:.3f} (below 1: faster).", ""] if previous else []),
+           f"{ready_ratio:.3f}, first answer ratio {first_ratio:.3f} (below 1: faster).", ""] if previous else []),
         f"Target: ready ≤ {TARGET_S:.0f} s: {'met' if ready <= TARGET_S else 'NOT met'}. Loading the vectors folder memory-mapped "
         f"(checksums included) took {mapped} s against {read} s read into memory (the service before this change), "
         f"ratio {load_ratio:.3f}, same run."])

@@ -44,7 +44,7 @@ from flask import Flask
 from .config import Settings
 from .errors import IndexUnavailable
 from .http import create_app
-from .http.context import EXTENSION
+from .http.context import get_engine
 from .http.app import API_CSP
 from .http.errors import error_body
 from .http.observability import gunicorn_options
@@ -429,6 +429,7 @@ def warming_app(settings: Settings) -> Flask:
 
 def _warm_up(app: Flask) -> None:
     try:
-        app.extensions[EXTENSION].pipeline
+        with app.app_context():
+            get_engine().pipeline
     except IndexUnavailable:
         pass  # no index yet, or a damaged one: every request says so (503), as it would have without this

@@ -108,13 +108,15 @@ class VectorFiles:
             if self._vectors is None or self._vectors.mapped and newest and newest[0] != self._vectors_file:
                 # a mapped index follows the writer's saved folders; a damaged one costs a sync from SQLite
                 saved = self._load_saved_vectors()
-                if saved is not None and saved[1] == generation:
-                    # saved for this very generation, checksums verified: its ids are the chunks' (reading them
-                    # from SQLite to compare would cost 0.4 s at 100k passages, at every start)
-                    self._vectors, self._vectors_generation = saved[0], generation
-                    return self._vectors
-                self._vectors = (saved[0] if saved else None) or self._vectors or VectorIndex(self.index_type, self.dim,
-                                                                                              self.index_params)
+                if saved is not None:
+                    self._vectors, saved_generation = saved
+                    if saved_generation == generation:
+                        # saved for this very generation, checksums verified: its ids are the chunks' (reading them
+                        # from SQLite to compare would cost 0.4 s at 100k passages, at every start)
+                        self._vectors_generation = generation
+                        return self._vectors
+                elif self._vectors is None:
+                    self._vectors = VectorIndex(self.index_type, self.dim, self.index_params)
             changed = self._vectors.sync(self._wanted_vector_ids(), self._fetch_vectors)
             if changed:
                 self._vectors_file = None  # what is in memory is no longer what is on disk

@@ -135,8 +135,8 @@ def expected_labels(question: str) -> tuple[str, ...]:
 
     A question that sets a scene first ("Police arrested 31 men who planned a riot. Where was the event?") is
     typed by its last sentence that has a wh-word: the one that asks."""
-    text = " ".join(question.split())
-    asking = [text[s:e].lower() for s, e in split_sentences(text) if _WH.search(text[s:e].lower())]
+    text = " ".join(question.split())  # cut before lower-casing: a sentence starts with a capital
+    asking = [sentence for sentence in (text[s:e].lower() for s, e in split_sentences(text)) if _WH.search(sentence)]
     text = asking[-1] if asking else text.lower()
     first = _WH.search(text)
     if first is None:
