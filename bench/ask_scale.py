@@ -3,7 +3,7 @@
     .venv/bin/python bench/ask_scale.py --archive 10k:flat:/tmp/synth/h10k --archive 100k:flat:/tmp/synth/h100k \\
         --archive 100k:hnsw:/tmp/synth/h100k-hnsw --questions /tmp/synth/q100k.jsonl [--previous REV] [--requests 200]
 
-Each ``--archive LABEL:INDEX_TYPE:DIR`` is an index built beforehand (``bench/synth_archive.py``;
+Each ``--archive LABEL:INDEX_TYPE:DIR[:PREVIOUS_DIR]`` is an index built beforehand (``bench/synth_archive.py``;
 its vectors folder saved with that index type), served in place by ``newsdesk serve``
 (``NEWSDESK_INDEX_TYPE`` set to match) with the same gunicorn set-up as ``bench/ask.py``
 (``NEWSDESK_WORKERS`` x ``NEWSDESK_THREADS``), rate limits off (one client address asks
@@ -13,7 +13,9 @@ once per worker; a cold start's first touch of the vectors is not measured), the
 ``--requests`` questions by one client and by 8 concurrent clients, cycling through
 ``--questions`` with their ``as_of`` (each question asked at its own moment: the date filter is
 part of every request). With ``--previous REV``, the code at git revision ``REV`` serves each
-``flat`` archive too, right after the current code, for a ratio measured in the same run.
+archive given a ``PREVIOUS_DIR`` (a copy of ``DIR`` at the index schema that code reads: a writer
+of this code migrates an index in place) and each ``flat`` archive without one (in place), right
+after the current code, for a ratio measured in the same run.
 
 Results: printed, appended to ``bench/results/ask_scale.json``, a plot of p50/p95 against
 archive size (``docs/ask_scale.png``), and the ``ask-scale`` section of docs/benchmarks.md.
@@ -124,10 +126,11 @@ def write_doc(result: dict, command: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--archive", action="append", required=True, metavar="LABEL:INDEX_TYPE:DIR")
+    parser.add_argument("--archive", action="append", required=True, metavar="LABEL:INDEX_TYPE:DIR[:PREVIOUS_DIR]")
     parser.add_argument("--questions", type=Path, required=True, help="JSON Lines: question, and as_of")
     parser.add_argument("--requests", type=int, default=200, help="requests per measurement (default 200)")
-    parser.add_argument("--previous", metavar="REV", help="also serve each flat archive with the code at this revision")
+    parser.add_argument("--previous", metavar="REV", help="also serve each archive given a PREVIOUS_DIR, and each flat one, "
+                        "with the code at this revision")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results, plot and docs alone")
     args = parser.parse_args()
     questions = [_request(json.loads(line)) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -141,10 +144,11 @@ def main() -> None:
             result["previous_rev"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.previous],
                                                     capture_output=True, text=True, check=True).stdout.strip()
         for spec in args.archive:
-            label, index_type, folder = spec.split(":", 2)
-            data = Path(folder)
-            codes = [("current", None)] + ([("previous", previous)] if previous and index_type == "flat" else [])
-            for code, pythonpath in codes:
+            label, index_type, folder, *before = spec.split(":", 3)
+            codes = [("current", None, Path(folder))]
+            if previous and (before or index_type == "flat"):
+                codes.append(("previous", previous, Path(before[0] if before else folder)))
+            for code, pythonpath, data in codes:
                 print(f"{label} ({_chunks(data):,} passages), {index_type}, {code} code", flush=True)
                 run = {"label": label, "index_type": index_type, "code": code, "data": str(data), "passages": _chunks(data),
                        **serve_and_measure(data, index_type, questions, args.requests, pythonpath, work)}

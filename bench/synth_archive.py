@@ -23,7 +23,7 @@ apart, as they would in a real archive).
 Each article is read as a JSON Lines record is (``index.sources.article_from_record``: id,
 title, publisher, published_at, url), then runs through the real components of
 ``index/pipeline.py``: cleaning, metadata, near-duplicates, chunking (the default settings),
-and the real ``ArticleStore.write`` (SQLite + FTS5, one transaction per ``--batch`` articles);
+and the real ``ArticleStore.write`` (SQLite + Tantivy, one transaction per ``--batch`` articles);
 the FAISS file is built and saved once at the end. Two stages are bench stand-ins:
 
 * entities: :class:`BenchGeneratedEntities` hands over the generator's entities (those inside

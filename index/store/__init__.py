@@ -2,13 +2,13 @@
 
 Every write is one SQLite transaction that bumps the *generation*; a crash at any moment
 leaves the last committed generation, complete. SQLite (WAL mode, ``synchronous=FULL``)
-holds everything, including each chunk's vector, so the FAISS file (see
-:mod:`.vectorfiles`) can always be repaired from it. BM25 is SQLite's FTS5
-(Porter-stemmed), committed in the same transaction as the rows it indexes.
+holds everything, including each chunk's vector and text, so the FAISS files (see
+:mod:`.vectorfiles`) and the BM25 index (Tantivy, see :mod:`.lexical`) can always be
+repaired from it.
 
 :class:`ArticleStore` is the one facade; each job lives in its own module:
 :mod:`.database` (connection, lock, migrations), :mod:`.reads`, :mod:`.writes`,
-:mod:`.search`, :mod:`.vectorfiles`, :mod:`.integrity`. :class:`ReadStore` is the
+:mod:`.search`, :mod:`.vectorfiles`, :mod:`.lexical`, :mod:`.integrity`. :class:`ReadStore` is the
 protocol the query side reads through.
 """
 
@@ -24,6 +24,7 @@ from ..vectors import IndexParams, VectorIndex
 from .database import DB_NAME, SCHEMA_VERSION, Database
 from .identity import VECTOR_STORAGES, StoreIdentity
 from .integrity import IntegrityChecks
+from .lexical import LexicalFiles
 from .protocol import ReadStore, WriteStore
 from .reads import ArticleReads, IndexCounts
 from .search import PassageSearch
@@ -34,7 +35,7 @@ __all__ = ["DB_NAME", "PASSAGE_SLOT", "SCHEMA_VERSION", "SLOT_BITS", "VECTOR_STO
            "vector_id"]
 
 
-class ArticleStore(StoreIdentity, ArticleReads, ArticleWrites, PassageSearch, VectorFiles, IntegrityChecks):
+class ArticleStore(StoreIdentity, ArticleReads, ArticleWrites, PassageSearch, VectorFiles, LexicalFiles, IntegrityChecks):
     """Articles, sentences, entities, chunks and their vectors under one data directory.
 
     Open with ``writer=True`` to ingest or delete (an exclusive lock on the folder);
@@ -55,12 +56,25 @@ class ArticleStore(StoreIdentity, ArticleReads, ArticleWrites, PassageSearch, Ve
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
         self._vectors_file: Path | None = None
+        self._lexical = self._lexical_writer = self._lexical_searcher = self._lexical_seen = None
         self.db = Database(self.data_dir, writer=writer)
         self._check_model()
         self.vector_dtype = np.dtype(self._vector_storage(vector_storage))
         if writer:
             self._assign_index_id()
             self.remove_stale_files()
+            self.repair_lexical()
+
+    def close(self) -> None:
+        """Release the BM25 writer (its segment merges finished), the connection and a writer's lock."""
+        with self.db.lock:
+            self._close_lexical()
+        super().close()
+
+    def warm_up(self) -> None:
+        """The FAISS index mapped and the BM25 index opened, in step with the database, before the first search."""
+        self.vectors()
+        self._searcher()
 
     def database_bytes(self) -> int:
         """The SQLite file's size (its write-ahead log aside)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..errors import IndexDamaged
@@ -14,6 +16,8 @@ class IntegrityChecks:
     db: Database
     dim: int
     vector_dtype: np.dtype
+    lexical_generation: Callable[[], int | None]  # the store's :class:`~.lexical.LexicalFiles`
+    lexical_count: Callable[[], int]
 
     def check_pages(self) -> None:
         """Raise :class:`IndexDamaged` unless every page of the database file is sound: SQLite's structural
@@ -42,10 +46,9 @@ class IntegrityChecks:
         problems += [f"chunk {r[0]} has sentence vectors of {r[1]} bytes" for r in query(
             "SELECT id, length(sentence_vectors) FROM chunks WHERE length(sentence_vectors) != (last_sentence - first_sentence + 1) * ?",
             (self.vector_dtype.itemsize * self.dim,))]
-        n_fts = query("SELECT count(*) FROM chunks_fts")[0][0]
         n_chunks = query("SELECT count(*) FROM chunks")[0][0]
-        if n_fts != n_chunks:
-            problems.append(f"BM25 index has {n_fts} rows for {n_chunks} chunks")
+        if self.lexical_generation() == self.db.generation and (n_bm25 := self.lexical_count()) != n_chunks:
+            problems.append(f"BM25 index has {n_bm25} rows for {n_chunks} chunks")
         problems += [f"article {r[0]} has no chunks" for r in query(
             "SELECT id FROM articles WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE article_id=articles.id)")]
         return problems

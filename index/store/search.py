@@ -1,8 +1,8 @@
-"""Search: BM25 over FTS5 and dense search over FAISS, both as ``(chunk rowid, score)`` hits."""
+"""Search: BM25 over Tantivy and dense search over FAISS, both as ``(chunk rowid, score)`` hits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ class PassageSearch:
     db: Database
     vectors: Callable[[], VectorIndex]  # the store's :class:`~.vectorfiles.VectorFiles`
     _calendar: Callable[[], PassageCalendar]  # the store's :class:`~.reads.ArticleReads`
+    bm25_hits: Callable[[Sequence[str], int, RowIds | None, int], list[tuple[int, float]]]  # :class:`~.lexical.LexicalFiles`
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
         """Top chunks by cosine similarity of the passage or its best sentence: ``(rowid, score)``.
@@ -55,19 +56,8 @@ class PassageSearch:
                 if vid & PASSAGE_SLOT != PASSAGE_SLOT]
 
     def bm25_search(self, query: str, k: int, allowed: RowIds | None = None) -> list[tuple[int, float]]:
-        """FTS5 BM25 over chunk text and title; scores are positive, higher is better."""
+        """BM25 over chunk text and title (:mod:`.lexical`); scores are positive, higher is better."""
         terms = search_terms(query)
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        # FTS5 scores every match whatever the LIMIT, but a larger LIMIT costs its sort (100k passages: 26 ms at 200
-        # rows, 74 ms at 20,000): start at up to 4 times what the filter's share of the archive calls for, then widen
-        wanted = k if allowed is None else int(4 * k * min(4.0, max(1.0, len(self._calendar().rowids) / max(1, len(allowed)))))
-        while True:
-            rows = self.db.query(
-                "SELECT rowid, -bm25(chunks_fts, 1.0, 1.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
-                "ORDER BY bm25(chunks_fts, 1.0, 1.0) LIMIT ?", (match, wanted))
-            hits = [(int(r[0]), float(r[1])) for r in rows if allowed is None or r[0] in allowed]
-            if len(hits) >= k or len(rows) < wanted:
-                return hits[:k]
-            wanted *= 4
+        return self.bm25_hits(terms, k, allowed, len(self._calendar().rowids))

@@ -94,10 +94,6 @@ class VectorFiles:
         vectors = np.stack(rows).astype(np.float32) if rows else np.empty((0, self.dim), np.float32)
         return np.array(out_ids, dtype=np.int64), vectors
 
-    def warm_up(self) -> None:
-        """The FAISS index mapped and in step with the database (about 1 s for 100k passages), before the first search."""
-        self.vectors()
-
     def vectors(self) -> VectorIndex:
         """The FAISS index for the current generation, loaded (or repaired) on first use."""
         with self.db.lock:

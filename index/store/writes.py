@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -30,19 +30,21 @@ class ArticleWrites:
 
     db: Database
     vector_dtype: np.dtype
+    index_lexical: Callable[[Sequence[int], Sequence[int], int], None]  # the store's :class:`~.lexical.LexicalFiles`
 
     def write(self, drafts: Sequence[Draft]) -> WriteResult:
         """Insert or replace these articles in one transaction, and bump the generation."""
         if not self.db.writer:
             raise StoreError("this store was opened read-only")
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        n_chunks = 0
+        added: list[int] = []
+        removed: list[int] = []
         try:
             with self.db.transaction() as db:
                 seq = int(self.db.meta("ingested_seq") or 0)
                 for draft in drafts:
                     article, meta = draft.article, draft.metadata
-                    _delete_rows(db, article.id)
+                    removed += _delete_rows(db, article.id) or []
                     seq += 1
                     db.execute(f"INSERT INTO articles({ARTICLE_COLUMNS}) VALUES({','.join('?' * len(ARTICLE_COLUMNS.split(',')))})",
                                article_row(draft, seq, now))
@@ -56,15 +58,15 @@ class ArticleWrites:
                             (chunk.id, article.id, chunk.seq, chunk.start, chunk.end, chunk.text, chunk.first_sentence,
                              chunk.last_sentence, chunk.n_tokens, key, np.asarray(vector, dtype=self.vector_dtype).tobytes(),
                              np.asarray(sentences, dtype=self.vector_dtype).tobytes()))
-                        db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES(?,?,?)", (cursor.lastrowid, meta.title or "", chunk.text))
+                        added.append(cursor.lastrowid)
                     db.executemany("INSERT OR IGNORE INTO lsh VALUES(?,?,?)", [(b, k, article.id) for b, k in draft.bands])
-                    n_chunks += len(draft.chunks)
                 self.db.set_meta("ingested_seq", str(seq))
                 generation = int(self.db.meta("generation") or 0) + 1
                 self.db.set_meta("generation", str(generation))
         except sqlite3.Error as exc:
             raise StoreError(f"writing {len(drafts)} article(s) failed, nothing was changed: {exc}") from exc
-        return WriteResult(generation, len(drafts), n_chunks)
+        self.index_lexical(added, removed, generation)
+        return WriteResult(generation, len(drafts), len(added))
 
     def write_entities(self, found: Mapping[str, Sequence[Entity]]) -> int:
         """Store the entities of articles a schema-1 index holds untagged (``entities_pending``), in one
@@ -80,17 +82,21 @@ class ArticleWrites:
                 self.db.set_meta("generation", str(generation))
         except sqlite3.Error as exc:
             raise StoreError(f"writing the entities of {len(found)} article(s) failed, nothing was changed: {exc}") from exc
+        self.index_lexical((), (), generation)
         return generation
 
     def delete(self, article_id: str) -> bool:
         """Remove one article (and its sentences, entities, chunks, vectors, BM25 rows); ``False`` if unknown."""
         try:
             with self.db.transaction() as db:
-                if not _delete_rows(db, article_id):
+                removed = _delete_rows(db, article_id)
+                if removed is None:
                     return False
-                self.db.set_meta("generation", str(int(self.db.meta("generation") or 0) + 1))
+                generation = int(self.db.meta("generation") or 0) + 1
+                self.db.set_meta("generation", str(generation))
         except sqlite3.Error as exc:
             raise StoreError(f"deleting {article_id!r} failed, nothing was changed: {exc}") from exc
+        self.index_lexical((), removed, generation)
         return True
 
 
@@ -113,15 +119,16 @@ def _insert_entities(db: sqlite3.Connection, article_id: str, entities: Sequence
     db.executemany('INSERT INTO entities VALUES(?,?,?,?,?)', [(article_id, e.start, e.end, e.label, e.text) for e in entities])
 
 
-def _delete_rows(db: sqlite3.Connection, article_id: str) -> bool:
+def _delete_rows(db: sqlite3.Connection, article_id: str) -> list[int] | None:
+    """Delete one article's rows; the row ids of its chunks (for the BM25 index), ``None`` if there is no such article."""
     row = db.execute("SELECT cluster_id FROM articles WHERE id=?", (article_id,)).fetchone()
     if row is None:
-        return False
-    db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE article_id=?)", (article_id,))
+        return None
+    chunks = [r[0] for r in db.execute("SELECT rowid FROM chunks WHERE article_id=?", (article_id,))]
     db.execute("DELETE FROM lsh WHERE article_id=?", (article_id,))
     db.execute("DELETE FROM articles WHERE id=?", (article_id,))  # cascades to sentences, entities and chunks
     if row[0] == article_id:  # it was canonical: the earliest remaining copy takes over
         heir = db.execute("SELECT id FROM articles WHERE cluster_id=? ORDER BY ingested_seq LIMIT 1", (article_id,)).fetchone()
         if heir:
             db.execute("UPDATE articles SET cluster_id=? WHERE cluster_id=?", (heir[0], article_id))
-    return True
+    return chunks

@@ -1,4 +1,4 @@
-"""The two retrievers: BM25 (SQLite FTS5) and dense (FAISS), each returning typed passages.
+"""The two retrievers: BM25 (Tantivy, or PostgreSQL's full-text search) and dense (FAISS), each returning typed passages.
 
 The dense retriever also returns the query embedding (a ``float32`` array, which Haystack's
 copy of each component input duplicates in one step, not float by float), so the answerer
@@ -31,7 +31,7 @@ def passages_of_hits(store: ReadStore, hits: list[tuple[int, float]], retriever:
 
 @component
 class BM25Retriever:
-    """Top passages by BM25 over chunk text and headline (SQLite FTS5, Porter stemming)."""
+    """Top passages by BM25 over chunk text and headline (the store's: Tantivy with Snowball stems for SQLite)."""
 
     def __init__(self, store: ReadStore, top_k: int) -> None:
         self.store = store

@@ -1,7 +1,7 @@
 """Search in PostgreSQL: full-text search over a GIN index and dense search over pgvector's HNSW index.
 
 Text search ranks with ``ts_rank`` normalised by document length (flag 1), not BM25: PostgreSQL keeps no
-document frequencies, so a rare term weighs no more than a common one (FTS5's BM25 weighs each term by its
+document frequencies, so a rare term weighs no more than a common one (the SQLite store's BM25 weighs each term by its
 inverse document frequency). The effect on XQuAD and SciFact is measured in docs/benchmarks.md.
 
 A question's filters (``allowed``, often half the archive for an ``as_of``) are applied to the hits, not sent

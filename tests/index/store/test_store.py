@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from newsdesk.index.pipeline import build_ingest_pipeline, load_ingest_pipeline
 from newsdesk.index.records import Draft, RawArticle, Sentence
 from newsdesk.index.store import DB_NAME, SCHEMA_VERSION, ArticleStore
 from newsdesk.index.records import RowIds
+from newsdesk.index.store.lexical import LEXICAL_DIR
 from newsdesk.index.store.reads import PassageCalendar
 from newsdesk.index.store.vectorfiles import saved_folders
 from newsdesk.index.vectors import IVFPQ_MIN_VECTORS, VectorIndex
@@ -48,12 +50,16 @@ def test_newer_schema_is_refused(seed_copy: Path) -> None:
 
 
 def _as_schema_1(data_dir: Path) -> None:
-    """Turn an index back into what schema version 1 (before entities and page metadata) left on disk."""
+    """Turn an index back into what schema version 1 (before entities, page metadata and Tantivy) left on disk."""
     db = sqlite3.connect(data_dir / DB_NAME)
     db.executescript("DROP TABLE entities; DROP TABLE entities_pending; ALTER TABLE articles DROP COLUMN author; "
                      "ALTER TABLE articles DROP COLUMN updated_at; ALTER TABLE articles DROP COLUMN fetched_at; "
+                     "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize='porter unicode61 remove_diacritics 2'); "
+                     "INSERT INTO chunks_fts(rowid, title, text) SELECT c.rowid, coalesce(a.title, ''), c.text "
+                     "FROM chunks c JOIN articles a ON a.id = c.article_id; "
                      "UPDATE meta SET value='1' WHERE key='schema_version';")
     db.close()
+    shutil.rmtree(data_dir / LEXICAL_DIR)
 
 
 def test_an_index_of_schema_1_is_migrated_and_its_articles_tagged_by_the_next_ingest(seed_copy: Path) -> None:
@@ -64,8 +70,11 @@ def test_an_index_of_schema_1_is_migrated_and_its_articles_tagged_by_the_next_in
     with pytest.raises(IndexIncompatible, match="run `newsdesk ingest` to migrate"):
         open_store(seed_copy)
     with open_store(seed_copy, writer=True) as store:  # a writer migrates; the old articles are listed, untagged
-        assert store.db.meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.db.meta("schema_version") == str(SCHEMA_VERSION) == "4"
         assert store.article(next(iter(expected))).author is None  # migration 3: columns added, not stated
+        assert not store.db.query("SELECT 1 FROM sqlite_master WHERE name='chunks_fts'")  # migration 4: BM25 left SQLite
+        assert store.lexical_generation() == store.generation and store.lexical_count() == store.counts().chunks
+        assert store.bm25_search("Kremlin talks", 3)  # the BM25 folder was built from SQLite by the migrating writer
         assert sorted(store.untagged_articles(100)) == sorted(expected) and store.entities(next(iter(expected))) == []
         assert store.integrity_problems() == []
         generation = store.generation
