@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
 IVFPQ_MIN_VECTORS = 4096  # below this, IVF-PQ cannot train well and Flat is exact and fast anyway
 EXACT_FILTERED = 20_000  # a filter keeping at most this many vectors is searched exactly among them (a few ms)
+FETCH_BATCH = 262_144  # vectors read from the store per step of a build (384 MiB as float32)
 INDEX_FILE, IDS_FILE, META_FILE = "index.faiss", "ids.npy", "meta.json"  # the files of a saved generation's folder
 
 
@@ -93,27 +94,47 @@ class VectorIndex:
 
     def rebuild(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Build from scratch; IVF-PQ trains here (and falls back to Flat on small archives)."""
+        self._start(len(ids), vectors)
+        if len(ids):
+            self._index.add_with_ids(vectors, ids)
+        self.ids = np.array(ids, dtype=np.int64)
+
+    def _start(self, n: int, vectors: np.ndarray | None) -> None:
+        """An empty index for ``n`` vectors; IVF-PQ trains on ``vectors`` (a sample of 64 a list is drawn from them)."""
         kind = self.index_type
-        if kind == "ivfpq" and len(ids) >= IVFPQ_MIN_VECTORS:
-            nlist = self.params.nlist_for(len(ids))
+        if kind == "ivfpq" and n >= IVFPQ_MIN_VECTORS:
+            assert vectors is not None
+            nlist = self.params.nlist_for(n)
             index = faiss.IndexIVFPQ(faiss.IndexFlatIP(self.dim), self.dim, nlist, self.params.ivf_pq_m, 8, faiss.METRIC_INNER_PRODUCT)
-            sample = np.random.default_rng(0).choice(len(vectors), size=min(len(vectors), 64 * nlist), replace=False)
-            index.train(vectors[np.sort(sample)])  # 64 points a list train k-means well; all of 1M would take minutes more
+            index.train(vectors[_training_sample(len(vectors), nlist)])  # 64 points a list train k-means well; all of 1M would take minutes more
             if self.params.ivf_refine:
                 index = faiss.IndexIDMap2(faiss.IndexRefineFlat(index))
             self._index = index
             self.effective_type = "ivfpq"
         else:
             if kind == "ivfpq":
-                logger.info("IVF-PQ needs %d vectors to train; using Flat for %d", IVFPQ_MIN_VECTORS, len(ids))
+                logger.info("IVF-PQ needs %d vectors to train; using Flat for %d", IVFPQ_MIN_VECTORS, n)
             self._index = self._empty_index("hnsw" if kind == "hnsw" else "flat")
             self.effective_type = "hnsw" if kind == "hnsw" else "flat"
         self._mapped_from = None
         self._order_cache = None
         self.tune(self.params)
-        if len(ids):
-            self._index.add_with_ids(vectors, ids)
-        self.ids = np.array(ids, dtype=np.int64)
+        self.ids = np.empty(0, dtype=np.int64)
+
+    def _rebuild_from(self, wanted: np.ndarray, fetch: Callable[[Iterable[int]], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Build from scratch with the vectors fetched a batch at a time: a million passages hold 6.4 million
+        vectors, 10 GB as one float32 array (and as many again in the rows it is stacked from)."""
+        sample = None
+        if self.index_type == "ivfpq" and len(wanted) >= IVFPQ_MIN_VECTORS:
+            _, sample = fetch(wanted[_training_sample(len(wanted), self.params.nlist_for(len(wanted)))].tolist())
+        self._start(len(wanted), sample)
+        self._add_fetched(wanted, fetch)
+
+    def _add_fetched(self, ids: np.ndarray, fetch: Callable[[Iterable[int]], tuple[np.ndarray, np.ndarray]]) -> None:
+        for start in range(0, len(ids), FETCH_BATCH):
+            got, vectors = fetch(ids[start:start + FETCH_BATCH].tolist())
+            self._index.add_with_ids(vectors, got)
+            self.ids = np.concatenate([self.ids, got])
 
     def sync(self, wanted_ids: np.ndarray, fetch: Callable[[Iterable[int]], tuple[np.ndarray, np.ndarray]]) -> bool:
         """Make the index hold exactly ``wanted_ids``; ``fetch(ids)`` returns ``(ids, vectors)``.
@@ -128,8 +149,7 @@ class VectorIndex:
         self._order_cache = None
         grown_for_ivfpq = self.index_type == "ivfpq" and self.effective_type != "ivfpq" and len(wanted) >= IVFPQ_MIN_VECTORS
         if grown_for_ivfpq or len(to_remove) and not self._can_remove():
-            ids, vectors = fetch(wanted.tolist())
-            self.rebuild(ids, vectors)
+            self._rebuild_from(wanted, fetch)
             return True
         if self._mapped_from is not None:
             try:
@@ -137,15 +157,12 @@ class VectorIndex:
                 self._mapped_from = None
             except RuntimeError as exc:  # its folder was removed since (a writer saved two newer generations)
                 logger.warning("cannot read %s into memory (%s); rebuilding the vectors from SQLite", self._mapped_from, exc)
-                self.rebuild(*fetch(wanted.tolist()))
+                self._rebuild_from(wanted, fetch)
                 return True
         if len(to_remove):
             self._index.remove_ids(to_remove)
             self.ids = np.setdiff1d(self.ids, to_remove, assume_unique=True)
-        if len(to_add):
-            ids, vectors = fetch(to_add.tolist())
-            self._index.add_with_ids(vectors, ids)
-            self.ids = np.concatenate([self.ids, ids])
+        self._add_fetched(to_add, fetch)
         return True
 
     def _can_remove(self) -> bool:
@@ -269,6 +286,11 @@ class VectorIndex:
             raise ValueError(f"it holds {index._index.ntotal} vectors of {index._index.d} dimensions, not {len(index.ids)} of {dim}")
         index.tune(params)
         return index, int(meta["generation"])
+
+
+def _training_sample(n: int, nlist: int) -> np.ndarray:
+    """Positions of the vectors IVF-PQ trains on: 64 a list, drawn with a fixed seed, in order."""
+    return np.sort(np.random.default_rng(0).choice(n, size=min(n, 64 * nlist), replace=False))
 
 
 def _crc32(path: Path) -> int:

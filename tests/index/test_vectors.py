@@ -131,3 +131,23 @@ def test_a_filtered_search_returns_the_nearest_kept_vectors(built: tuple[str, Ve
             assert recall == 1.0
         else:  # approximate: HNSW through a selector, IVF-PQ's quantised codes
             assert recall >= 0.5
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivfpq"])
+def test_a_build_from_the_store_reads_its_vectors_a_batch_at_a_time(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    import newsdesk.index.vectors as vectors_module
+
+    n = 5000  # IVF-PQ trains above 4,096
+    vectors, ids = _vectors(n), np.arange(n, dtype=np.int64) * 3
+    fetch = _store(ids, vectors)
+    asked: list[int] = []
+    monkeypatch.setattr(vectors_module, "FETCH_BATCH", 1024)
+    streamed = VectorIndex(kind, DIM, IndexParams(ivf_pq_m=4))
+    assert streamed.sync(ids, lambda wanted: (asked.append(len(wanted)), fetch(wanted))[1])
+    whole = VectorIndex(kind, DIM, IndexParams(ivf_pq_m=4))
+    whole.rebuild(ids, vectors)
+    # no read larger than a batch (IVF-PQ's training sample aside, read first), and the same index as from one array
+    assert max(asked[1:] if kind == "ivfpq" else asked) <= 1024 and sum(asked[1:] if kind == "ivfpq" else asked) == n
+    assert streamed.effective_type == whole.effective_type == kind and sorted(streamed.ids.tolist()) == ids.tolist()
+    for probe in vectors[:20]:
+        assert streamed.search(probe, 5)[0].tolist() == whole.search(probe, 5)[0].tolist()
