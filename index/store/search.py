@@ -8,7 +8,7 @@ import numpy as np
 
 from ..records import RowIds
 from ..text import search_terms
-from ..vectors import VectorIndex
+from ..vectors import GroupFilter, VectorIndex
 from .database import Database
 from .reads import PassageCalendar
 from .vectorfiles import PASSAGE_SLOT, SLOT_BITS
@@ -34,11 +34,10 @@ class PassageSearch:
         vectors = self.vectors()
         keep = None
         if allowed is not None:
-            top = int(vectors.ids.max()) >> SLOT_BITS if vectors.ntotal else 0
-            table = np.zeros(top + 1, dtype=bool)
             rowids = allowed.array()
-            table[rowids[rowids <= top]] = True
-            keep = lambda ids: table[ids >> SLOT_BITS]  # noqa: E731 - a mask over vector ids
+            flags = np.zeros(int(rowids[-1]) + 1 if len(rowids) else 1, dtype=bool)  # sorted: the last is the largest
+            flags[rowids] = True
+            keep = GroupFilter(flags, SLOT_BITS)  # a passage's vectors share its row id
         wanted = 4 * k
         while True:
             ids, scores = vectors.search(query_vector, wanted, keep)
