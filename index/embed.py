@@ -7,6 +7,7 @@ model it was built with (:func:`model_identity`), and its queries are embedded b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ __all__ = ["DIM", "MODEL_NAME", "Embedder", "embed_key", "model_identity", "pass
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
+QUERY_CACHE_SIZE = 4096  # questions whose vectors an embedder keeps (1.5 KiB each)
 
 
 def model_identity(precision: str) -> str:
@@ -66,6 +68,14 @@ class Embedder:
         self._session = None
         self._tokenizer = None
         self._lock = threading.Lock()
+        self.embed_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_query)
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        """One question's vector, read-only: :attr:`embed_query` keeps the last :data:`QUERY_CACHE_SIZE` (a
+        question asked again, by the widget's readers or a retry, skips the model: a few ms of each answer)."""
+        vector = self.embed([text])[0]
+        vector.setflags(write=False)
+        return vector
 
     def warm_up(self) -> None:
         with self._lock:

@@ -61,6 +61,6 @@ class DenseRetriever:
 
     @component.output_types(passages=Passages, query_embedding=np.ndarray)
     def run(self, query: str, allowed: RowIds | None = None) -> dict[str, Any]:
-        vector = self.embedder.embed([query])[0]
+        vector = self.embedder.embed_query(query)
         hits = self.store.dense_search(vector, self.top_k, allowed)
         return {"passages": passages_of_hits(self.store, hits, "dense"), "query_embedding": vector}

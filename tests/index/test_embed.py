@@ -94,3 +94,14 @@ def test_the_thread_count_reaches_the_session() -> None:
     embedder = Embedder(precision="int8", cache_dir=DEFAULTS.model_cache_dir.expanduser(), threads=1)
     embedder.warm_up()
     assert embedder._session.get_session_options().intra_op_num_threads == 1
+
+
+def test_a_question_asked_again_reuses_its_vector() -> None:
+    embedder = _embedder("int8")
+    first = embedder.embed_query("When will the Zorvan bridge reopen?")
+    hits = embedder.embed_query.cache_info().hits
+    again = embedder.embed_query("When will the Zorvan bridge reopen?")
+    assert again is first and embedder.embed_query.cache_info().hits == hits + 1
+    assert np.allclose(first, embedder.embed(["When will the Zorvan bridge reopen?"])[0])
+    with pytest.raises(ValueError):  # shared between requests: nobody may change it in place
+        first[0] = 0.0
