@@ -13,9 +13,9 @@ once per worker; a cold start's first touch of the vectors is not measured), the
 ``--requests`` questions by one client and by 8 concurrent clients, cycling through
 ``--questions`` with their ``as_of`` (each question asked at its own moment: the date filter is
 part of every request). With ``--previous REV``, the code at git revision ``REV`` serves each
-archive given a ``PREVIOUS_DIR`` (a copy of ``DIR`` at the index schema that code reads: a writer
-of this code migrates an index in place) and each ``flat`` archive without one (in place), right
-after the current code, for a ratio measured in the same run.
+archive given a ``PREVIOUS_DIR`` (a copy of ``DIR`` as that code left it: a writer of this code
+migrates an index's schema in place, and older code refuses a newer schema), right after the
+current code, for a ratio measured in the same run.
 
 Results: printed, appended to ``bench/results/ask_scale.json``, a plot of p50/p95 against
 archive size (``docs/ask_scale.png``), and the ``ask-scale`` section of docs/benchmarks.md.
@@ -129,8 +129,7 @@ def main() -> None:
     parser.add_argument("--archive", action="append", required=True, metavar="LABEL:INDEX_TYPE:DIR[:PREVIOUS_DIR]")
     parser.add_argument("--questions", type=Path, required=True, help="JSON Lines: question, and as_of")
     parser.add_argument("--requests", type=int, default=200, help="requests per measurement (default 200)")
-    parser.add_argument("--previous", metavar="REV", help="also serve each archive given a PREVIOUS_DIR, and each flat one, "
-                        "with the code at this revision")
+    parser.add_argument("--previous", metavar="REV", help="also serve each archive given a PREVIOUS_DIR with the code at this revision")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results, plot and docs alone")
     args = parser.parse_args()
     questions = [_request(json.loads(line)) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -146,7 +145,7 @@ def main() -> None:
         for spec in args.archive:
             label, index_type, folder, *before = spec.split(":", 3)
             codes = [("current", None, Path(folder))]
-            if previous and (before or index_type == "flat"):
+            if previous and before:
                 codes.append(("previous", previous, Path(before[0] if before else folder)))
             for code, pythonpath, data in codes:
                 print(f"{label} ({_chunks(data):,} passages), {index_type}, {code} code", flush=True)
