@@ -1,6 +1,6 @@
 """Cold start: from ``newsdesk serve`` to a ready server and its first answer, on a large index.
 
-    .venv/bin/python bench/cold_start.py --data /tmp/synth/h100k-hnsw --index-type hnsw [--runs 3] [--previous REV]
+    .venv/bin/python bench/cold_start.py --data /tmp/synth/h100k-hnsw --index-type hnsw [--runs 3] [--previous REV [--previous-data DIR]]
 
 Each run starts ``newsdesk serve`` (gunicorn, ``NEWSDESK_WORKERS`` workers) over ``--data`` and
 times, from the moment the process is started: ``/readyz`` answering 200 (the index open, the
@@ -9,8 +9,9 @@ right after. The page cache is warm (a restart on the same machine); with ``--dr
 only) each run first drops it, as after a reboot. In the same run, the vectors folder is loaded
 both ways in this process: memory-mapped (``VectorIndex.load``, what the service does) and read
 into memory (``faiss.read_index`` without the map, as the service did before), for the ratio.
-With ``--previous REV``, each run also starts the code committed at ``REV`` on the same index
-(alternating, so both see the same machine), for the ready-time ratio.
+With ``--previous REV``, each run also starts the code committed at ``REV`` on the same index, or on
+``--previous-data`` (a copy as that code left it, when this code has migrated ``--data`` to a newer
+schema), alternating, so both see the same machine, for the ready-time ratio.
 Results: printed, appended to bench/results/cold_start.json and the ``cold-start`` section of
 docs/benchmarks.md.
 """
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--drop-caches", action="store_true", help="drop the page cache before each run (root)")
     parser.add_argument("--previous", metavar="REV", help="also start the code at this git revision, alternating")
+    parser.add_argument("--previous-data", type=Path, help="the index the previous code starts on (default: --data)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsdesk-cold-start-") as work:
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace, previous: Path | None) -> None:
         if previous:
             if args.drop_caches:
                 _drop_caches()
-            result["previous_runs"].append(before := one_start(args.data, args.index_type, previous))
+            result["previous_runs"].append(before := one_start(args.previous_data or args.data, args.index_type, previous))
             print(f"previous ({args.previous}): ready {before['ready_s']} s, first answer {before['first_answer_s']} s", flush=True)
     ready = statistics.median(r["ready_s"] for r in result["runs"])
     first = statistics.median(r["first_answer_s"] for r in result["runs"])
