@@ -57,6 +57,7 @@ class ArticleStore(StoreIdentity, ArticleReads, ArticleWrites, PassageSearch, Ve
         self._vectors_generation = -1
         self._vectors_file: Path | None = None
         self._lexical = self._lexical_writer = self._lexical_searcher = self._lexical_seen = None
+        self._lexical_in_memory = False
         self.db = Database(self.data_dir, writer=writer)
         self._check_model()
         self.vector_dtype = np.dtype(self._vector_storage(vector_storage))

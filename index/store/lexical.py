@@ -70,7 +70,8 @@ class LexicalFiles:
     data_dir: Path
     _lexical: tantivy.Index | None
     _lexical_writer: tantivy.IndexWriter | None
-    _lexical_seen: tuple[int, int] | None  # the marker's (inode, mtime) the searcher is of; None: built in memory
+    _lexical_in_memory: bool  # built in memory by a reader that found no usable folder
+    _lexical_seen: tuple[int, int] | None  # the marker's (inode, mtime) the searcher is of
     _lexical_searcher: tantivy.Searcher | None
 
     @property
@@ -109,13 +110,16 @@ class LexicalFiles:
             self._close_lexical()
             shutil.rmtree(self._lexical_path, ignore_errors=True)
             self._lexical_path.mkdir(parents=True)
-            index = self._open_lexical(self._lexical_path)
-            writer = self._writer_of(index)
-            _add_rows(writer, self._chunk_rows())
-            writer.commit()
-            self._lexical_writer = writer
+            self._lexical_writer = self._build_lexical(self._lexical_path)
             self._write_lexical_marker(self.db.generation)
             return True
+
+    def _build_lexical(self, path: Path | None) -> tantivy.IndexWriter:
+        """A new index at ``path`` (``None``: in memory) holding every chunk, committed; its writer."""
+        writer = self._writer_of(self._open_lexical(path))
+        _add_rows(writer, self._chunk_rows())
+        writer.commit()
+        return writer
 
     def _chunk_rows(self, rowids: Sequence[int] | None = None) -> Iterable[tuple[int, str, str]]:
         sql = "SELECT c.rowid, coalesce(a.title, ''), c.text FROM chunks c JOIN articles a ON a.id = c.article_id"
@@ -131,6 +135,7 @@ class LexicalFiles:
         index.register_tokenizer(ANALYZER_NAME, _ANALYZER)
         index.config_reader("Manual")
         self._lexical = index
+        self._lexical_in_memory = path is None
         self._lexical_seen = None
         self._lexical_searcher = None
         return index
@@ -172,21 +177,17 @@ class LexicalFiles:
         """A searcher of the folder's newest commit, reloaded when the writer's marker changes."""
         with self.db.lock:
             stamp = self._marker_stamp()
-            if self._lexical is None or self._lexical_seen is None and stamp is not None:
-                # first use, or built in memory while there was no folder and now there is one
-                if stamp is not None and self.lexical_generation() is not None:
-                    self._open_lexical(self._lexical_path)
-                elif self.db.writer:
-                    self.repair_lexical()
-                    stamp = self._marker_stamp()
-                elif self._lexical is None:  # nothing a reader can use: built in memory, as FAISS is
-                    logger.warning("no usable BM25 index in %s: building one in memory until a writer opens the index",
-                                   self._lexical_path)
-                    writer = self._writer_of(self._open_lexical(None))
-                    _add_rows(writer, self._chunk_rows())
-                    writer.commit()
-                    stamp = None
-            if self._lexical_searcher is None or stamp != self._lexical_seen:
+            # first use, or built in memory while there was no usable folder and now a writer has made one
+            folder = (self._lexical is None or self._lexical_in_memory) and stamp is not None and self.lexical_generation() is not None
+            if folder:
+                self._open_lexical(self._lexical_path)
+            elif self._lexical is None and self.db.writer:
+                self.repair_lexical()
+                stamp = self._marker_stamp()
+            elif self._lexical is None:  # nothing a reader can use: built in memory, as FAISS is
+                logger.warning("no usable BM25 index in %s: building one in memory until a writer opens the index", self._lexical_path)
+                self._build_lexical(None)
+            if self._lexical_searcher is None or not self._lexical_in_memory and stamp != self._lexical_seen:
                 assert self._lexical is not None
                 self._lexical.reload()
                 self._lexical_searcher = self._lexical.searcher()

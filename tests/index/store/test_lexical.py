@@ -82,14 +82,24 @@ def test_a_folder_left_behind_by_a_crash_is_searched_then_rebuilt_by_the_next_wr
         assert _rowids(store, "Quillon") and store.lexical_count() == store.counts().chunks
 
 
-def test_a_reader_without_a_folder_builds_one_in_memory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["missing", "unusable"])
+def test_a_reader_without_a_usable_folder_builds_one_in_memory_until_a_writer_makes_one(tmp_path: Path, folder: str) -> None:
     data = tmp_path / "data"
     with open_store(data, writer=True) as store:
         _ingest(store, tmp_path / "in", "bridge.txt", ZORVAN)
-    shutil.rmtree(data / LEXICAL_DIR)
+    marker = data / LEXICAL_DIR / "newsdesk.json"
+    if folder == "missing":
+        shutil.rmtree(data / LEXICAL_DIR)
+    else:  # as a release with another analyzer leaves it
+        marker.write_text(marker.read_text().replace('"analyzer": "', '"analyzer": "older|'))
+    before = marker.read_bytes() if folder == "unusable" else None
     with open_store(data) as reader:
         assert _rowids(reader, "Zorvan bridge") == _chunk_rowids(reader)
-    assert not (data / LEXICAL_DIR).exists()  # a reader writes nothing
+        assert _rowids(reader, "Zorvan bridge")  # asked again: still the in-memory index
+        assert (marker.read_bytes() if marker.exists() else None) == before  # a reader writes nothing
+        with open_store(data, writer=True) as store:  # a writer builds the folder, then writes to it
+            _ingest(store, tmp_path / "in", "harbour.txt", QUILLON)
+        assert _rowids(reader, "Quillon harbour") == _rowids(reader, "Quillon harbour") != set()  # the reader moved to it
 
 
 def test_a_damaged_folder_is_rebuilt_by_the_writer(tmp_path: Path) -> None:
