@@ -77,9 +77,12 @@ def _peak_mib() -> float:
 
 
 # Each approximate type is searched along its recall/latency knob; the service's default is marked in the table.
-SWEEPS = {"flat": ("exact", [0]), "hnsw": ("hnsw_ef_search", [16, 32, 64, 128, 256, 512]),
-          "ivfpq": ("ivf_nprobe", [8, 16, 32, 64, 128, 256]), "ivfpq-refine": ("ivf_nprobe", [8, 16, 32, 64, 128, 256])}
-REFINE = 8  # ivfpq-refine: the k x 8 best PQ hits re-ranked by exact inner product (NEWSDESK_IVF_REFINE)
+SWEEPS = {"flat": ("exact", [0]), "hnsw": ("hnsw_ef_search", [16, 32, 64, 128, 256, 512, 1024]),
+          "ivfpq": ("ivf_nprobe", [8, 16, 32, 64, 128, 256, 1024])}
+# ivfpq-refine is searched along both of its knobs: lists probed (where the true neighbours can be found at
+# all) and PQ hits re-ranked per result (which of those found are put in the right order).
+REFINE_POINTS = [(64, 8), (256, 8), (256, 64), (1024, 16), (1024, 32), (1024, 64), (2048, 64)]  # (nprobe, refine)
+REFINE = 64  # ivfpq-refine is built with NEWSDESK_IVF_REFINE=64 (the k x 64 best PQ hits re-ranked)
 
 
 def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
@@ -101,13 +104,18 @@ def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
     build = time.perf_counter() - started
     rss_built = _rss_mib()
     faiss.omp_set_num_threads(1)  # searched as a serving process does (NEWSDESK_SEARCH_THREADS)
-    knob, values = SWEEPS[kind]
-    if knob == "ivf_nprobe":  # the service's own nprobe for this size is always one of the points
-        values = sorted({*values, params.nprobe_for(params.nlist_for(n))})
+    if kind == "ivfpq-refine":
+        settings = [{"ivf_nprobe": probes, "ivf_refine": refine} for probes, refine in REFINE_POINTS]
+    else:
+        knob, values = SWEEPS[kind]
+        if knob == "ivf_nprobe":  # the service's own nprobe for this size is always one of the points
+            values = sorted({*values, params.nprobe_for(params.nlist_for(n))})
+        settings = [{knob: value} for value in values]
     points = []
-    for value in values:
-        if knob != "exact":
-            index.tune(dataclasses.replace(params, **{knob: value}))
+    for setting in settings:
+        knob, value = " + ".join(setting), " / ".join(str(v) for v in setting.values())
+        if "exact" not in setting:
+            index.tune(dataclasses.replace(params, **setting))
         for q in asked[:20]:  # warm
             index.search(q, K)
         latencies, found = [], []
@@ -117,8 +125,10 @@ def run_one(kind: str, n: int, queries: int, work: Path) -> dict:
             latencies.append(1000 * (time.perf_counter() - t))
             found.append(hit_ids.tolist())
         lat = np.array(latencies)
-        points.append({"knob": knob, "value": value, "default": knob == "exact" or value == getattr(IndexParams(), knob)
-                       or knob == "ivf_nprobe" and value == IndexParams().nprobe_for(IndexParams().nlist_for(n)),
+        defaults = IndexParams()
+        default = all(v == getattr(defaults, k) or k == "ivf_nprobe" and v == defaults.nprobe_for(defaults.nlist_for(n))
+                      for k, v in setting.items() if k != "exact")
+        points.append({"knob": knob, "value": value, "default": default,
                        "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)), "found": found})
     path = work / f"vectors-{kind}"
     started = time.perf_counter()
@@ -161,7 +171,7 @@ def plot(result: dict) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("search p95, ms (one query at a time, one thread)")
     ax.set_ylabel("recall@10 against Flat")
-    ax.set_title(f"{result['n']:,} vectors: recall against latency (labels: efSearch / nprobe)")
+    ax.set_title(f"{result['n']:,} vectors: recall against latency (labels: efSearch; nprobe [/ refine])")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -178,8 +188,8 @@ def write_doc(result: dict) -> None:
              "script; not real embeddings), queries near stored vectors, one query at a time on one thread (as a serving "
              "process searches), k = 10, through Newsdesk's `VectorIndex`; built on both cores. Defaults (`IndexParams`): "
              "HNSW M 32, efConstruction 80, efSearch 128; IVF-PQ nlist 4·√N, 48 sub-quantisers of 8 bits, nprobe nlist/16; "
-             f"`ivfpq-refine` is IVF-PQ with `NEWSDESK_IVF_REFINE={REFINE}` (the k x {REFINE} best PQ hits re-ranked by exact inner "
-             "product; it keeps the full vectors too). Recall@10 against Flat's exact answers. Memory: resident memory (VmRSS) "
+             "`ivfpq-refine` is IVF-PQ built with `NEWSDESK_IVF_REFINE` (it keeps float16 copies of the vectors), searched "
+             "along both knobs: lists probed and the k x refine best PQ hits re-ranked. Recall@10 against Flat's exact answers. Memory: resident memory (VmRSS) "
              "after the build minus before it (the generated vectors); file: the service's saved folder (`VectorIndex.save`); "
              "load: `VectorIndex.load` (checksums, then memory-mapped).", "",
              "| index | build | memory beyond the vectors | file | load | knob | search p50 / p95 | recall@10 vs Flat |",

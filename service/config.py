@@ -55,7 +55,7 @@ class Settings:
     ivf_nlist: int = _setting(0, "IVF-PQ: inverted lists (applies at the next build); 0: 4·√N, at most N/39.", minimum=0)
     ivf_pq_m: int = _setting(48, "IVF-PQ: product-quantiser sub-vectors of 8 bits each (a divisor of 384; applies at the next build).", minimum=1)
     ivf_nprobe: int = _setting(0, "IVF-PQ: lists searched per query: recall against latency (applies at once); 0: nlist/16, at least 8.", minimum=0)
-    ivf_refine: int = _setting(0, "IVF-PQ: re-rank the k x this many best PQ hits by exact inner product, keeping the full vectors beside the codes (applies at the next build; a deletion then rebuilds); 0: no re-ranking.", minimum=0)
+    ivf_refine: int = _setting(0, "IVF-PQ: re-rank the k x this many best PQ hits by inner product with float16 copies of the vectors kept beside the codes (half of Flat's memory; applies at the next build; a deletion then rebuilds); 0: no re-ranking.", minimum=0)
     vector_storage: str = _setting("float16", "How a new index keeps its vectors in SQLite: `float16` (half the bytes; retrieval quality in docs/benchmarks.md) or `float32`. An existing index keeps the one it was built with.", VECTOR_STORAGES)
     search_threads: int = _setting(1, "OpenMP threads of FAISS in a process that answers questions. One query's search is memory-bound: a second thread made it 10 times slower on a busy 2-core machine (docs/benchmarks.md); concurrent requests use the cores instead.", minimum=1)
     chunk_tokens: int = _setting(192, "Largest chunk, in cl100k_base tokens.", minimum=16)

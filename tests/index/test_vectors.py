@@ -153,3 +153,24 @@ def test_a_build_from_the_store_reads_its_vectors_a_batch_at_a_time(monkeypatch:
     assert streamed.effective_type == whole.effective_type == kind and sorted(streamed.ids.tolist()) == ids.tolist()
     for probe in vectors[:20]:
         assert streamed.search(probe, 5)[0].tolist() == whole.search(probe, 5)[0].tolist()
+
+
+def test_ivfpq_re_ranked_by_float16_copies_finds_the_exact_neighbours(tmp_path: Path) -> None:
+    """NEWSDESK_IVF_REFINE keeps float16 copies (half of Flat's memory) and re-ranks the PQ hits by them."""
+    import faiss
+
+    n = 6000
+    vectors, ids = _vectors(n), np.arange(n, dtype=np.int64) * 2
+    probes = _vectors(30, seed=4)
+    exact = [set(ids[np.argsort(-(vectors @ p))[:10]].tolist()) for p in probes]
+    recall = {}
+    for refine in (0, 32):
+        index = VectorIndex("ivfpq", DIM, IndexParams(ivf_pq_m=4, ivf_nprobe=1000, ivf_refine=refine))
+        index.rebuild(ids, vectors)
+        recall[refine] = np.mean([len(set(index.search(p, 10)[0].tolist()) & e) / 10 for p, e in zip(probes, exact)])
+    inner = faiss.downcast_index(index._index.index)
+    assert isinstance(inner, faiss.IndexRefine) and faiss.downcast_index(inner.refine_index).sa_code_size() == 2 * DIM
+    assert recall[32] >= 0.98 and recall[0] < recall[32]
+    index.save(tmp_path / "vectors-000000001", 1)
+    loaded, _ = VectorIndex.load(tmp_path / "vectors-000000001", DIM, params=IndexParams(ivf_pq_m=4, ivf_nprobe=1000, ivf_refine=32))
+    assert all(loaded.search(p, 10)[0].tolist() == index.search(p, 10)[0].tolist() for p in probes)
