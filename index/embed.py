@@ -60,11 +60,14 @@ class Embedder:
 
     dim = DIM
 
-    def __init__(self, precision: str, cache_dir: Path, threads: int | None = None) -> None:
+    def __init__(self, precision: str, cache_dir: Path, threads: int | None = None, spinning: bool = True) -> None:
+        """``spinning``: ONNX Runtime's threads busy-wait between operators (faster alone; off when other work,
+        such as ingest's entity tagging, shares the cores)."""
         self.model_name = model_identity(precision)
         self.precision = precision
         self.cache_dir = Path(cache_dir)
         self.threads = threads
+        self.spinning = spinning
         self._session = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -90,6 +93,8 @@ class Embedder:
             options = onnxruntime.SessionOptions()
             if self.threads:
                 options.intra_op_num_threads = self.threads
+            if not self.spinning:
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             path = model_file(self.cache_dir, self.precision)
             self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self._tokenizer = tokenizer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -112,8 +113,8 @@ def ingest_items(
         if not batch:
             return
         try:
-            result = pipeline.run({"changes": {"articles": list(batch)}},
-                                  include_outputs_from={"changes", "cleaner", "embedder", "writer"})
+            result = asyncio.run(pipeline.run_async({"changes": {"articles": list(batch)}},
+                                                    include_outputs_from={"changes", "cleaner", "embedder", "writer"}))
         except PipelineRuntimeError as exc:
             if isinstance(exc.__cause__, IndexError_):  # the store failed (e.g. a full disk): raised as itself, not wrapped
                 raise exc.__cause__

@@ -1,6 +1,8 @@
 """Ingestion as a Haystack ``Pipeline``: read → detect changes → clean → metadata →
-near-duplicates → chunk → entities → embed → write. Each stage is a small component with a typed
-``run()``; the pipeline can be drawn, inspected and serialized (``pipeline.dumps()``).
+near-duplicates → chunk → (entities ‖ embed) → write. Each stage is a small component with a typed
+``run()``; the pipeline can be drawn, inspected and serialized (``pipeline.dumps()``). Entities and
+vectors are two branches from the chunks, run side by side by ``Pipeline.run_async`` (spaCy's tagger is
+single-threaded; it takes about as long as the model), and joined by the writer.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ class ChunkEmbedder(StoreComponent):
         self.ray_address = ray_address
         precision = precision_of(store.model_name)
         self._embedder: Embedder | RayEmbedder = (RayEmbedder(ray_address, precision, Path(cache_dir)) if ray_address
-                                                  else Embedder(precision=precision, cache_dir=Path(cache_dir)))
+                                                  else Embedder(precision=precision, cache_dir=Path(cache_dir), spinning=False))
 
     def warm_up(self) -> None:
         self._embedder.warm_up()
@@ -229,7 +231,10 @@ class ArticleWriter(StoreComponent):
         self.store = _require_store(store)
 
     @component.output_types(written=list[str], generation=int)
-    def run(self, drafts: list[Draft]) -> dict[str, Any]:
+    def run(self, drafts: list[Draft], tagged: list[Draft]) -> dict[str, Any]:
+        """``drafts`` embedded, ``tagged`` the same drafts with their entities (the two branches run side by side)."""
+        entities = {d.article.id: d.entities for d in tagged}
+        drafts = [dataclasses.replace(d, entities=entities[d.article.id]) for d in drafts]
         result = self.store.write(drafts) if drafts else None
         return {"written": [d.article.id for d in drafts], "generation": result.generation if result else self.store.generation}
 
@@ -249,8 +254,9 @@ def build_ingest_pipeline(store: WriteStore, options: IngestOptions) -> Pipeline
     pipeline.connect("cleaner.drafts", "metadata.drafts")
     pipeline.connect("metadata.drafts", "dedupe.drafts")
     pipeline.connect("dedupe.drafts", "chunker.drafts")
-    pipeline.connect("chunker.drafts", "entities.drafts")
-    pipeline.connect("entities.drafts", "embedder.drafts")
+    pipeline.connect("chunker.drafts", "entities.drafts")  # entities and vectors are found side by side (run_async):
+    pipeline.connect("chunker.drafts", "embedder.drafts")  # the tagger (one thread) and the model share the cores
+    pipeline.connect("entities.drafts", "writer.tagged")
     pipeline.connect("embedder.drafts", "writer.drafts")
     return pipeline
 
