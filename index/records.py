@@ -65,6 +65,13 @@ class RowIds(AbstractSet[int]):
         """The ids, sorted (not to be modified)."""
         return self._ids
 
+    def isin(self, rowids: np.ndarray) -> np.ndarray:
+        """A boolean mask: which of ``rowids`` are members (one binary search for all of them)."""
+        if not len(self._ids):
+            return np.zeros(len(rowids), dtype=bool)
+        at = np.minimum(np.searchsorted(self._ids, rowids), len(self._ids) - 1)
+        return self._ids[at] == rowids
+
 
 @dataclass(frozen=True)
 class Span(SharedRecord):

@@ -85,14 +85,18 @@ def content_terms(text: str) -> list[str]:
     """Lower-cased, stemmed (Snowball English) words that carry meaning (no stop words)."""
     terms = []
     text = _DOTTED_ACRONYM.sub(lambda m: m.group().replace(".", ""), text)  # "U.S." and "US" are one word
-    for word in re.findall(r"[\w’']+", text.lower()):
-        word = re.sub(r"[’']s$", "", word).strip("’'")
+    for word in _WORD.findall(text.lower()):
+        if word.endswith(_POSSESSIVE):
+            word = word[:-2]
+        word = word.strip("’'")
         if not word or word in QUESTION_STOPWORDS:
             continue
         terms.append(_stem(word))
     return terms
 
 
+_WORD = re.compile(r"[\w’']+")
+_POSSESSIVE = ("'s", "’s")
 _STEMMER = Stemmer.Stemmer("english")  # PyStemmer: the Snowball project's C stemmers (a microsecond a word)
 _STEMMER_LOCK = threading.Lock()  # a stemmer object keeps its word in itself: one thread at a time
 

@@ -29,6 +29,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import tantivy
 
 from ..records import RowIds
@@ -224,7 +225,10 @@ class LexicalFiles:
         wanted = k if allowed is None else 2 * k * max(1, round(total / max(1, len(allowed))))
         while True:
             hits = self._hits(searcher, query, wanted)
-            kept = hits if allowed is None else [h for h in hits if h[0] in allowed]
+            if allowed is None or not hits:
+                kept = hits
+            else:
+                kept = [h for h, ok in zip(hits, allowed.isin(np.array([rowid for rowid, _ in hits], dtype=np.int64))) if ok]
             if len(kept) >= k or len(hits) < wanted:
                 return kept[:k]
             wanted *= 4

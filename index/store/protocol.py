@@ -46,9 +46,10 @@ class ReadStore(Protocol):
     def sentences(self, article_id: str) -> list[Sentence]:
         """The article's sentences in order (empty for an unknown article)."""
 
-    def entities(self, article_id: str) -> list[Entity]:
+    def entities(self, article_id: str, start: int = 0, end: int | None = None) -> list[Entity]:
         """The named entities, numbers and dates of the article's sentences, by start (empty for an unknown
-        article, or one stored before entities were and not yet tagged); each ``text`` is ``raw_text[start:end]``."""
+        article, or one stored before entities were and not yet tagged); each ``text`` is ``raw_text[start:end]``.
+        With ``start``/``end``: only those beginning inside ``[start, end)``."""
 
     def sentence_vectors(self, rowid: int) -> np.ndarray:
         """One passage's sentences' in-context vectors, ``float32[n_sentences, dim]``, in order."""

@@ -19,6 +19,7 @@ __all__ = ["ArticleReads", "ArticleSummary", "IndexCounts", "PassageCalendar"]
 PASSAGE_COLUMNS = ('c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, c.n_tokens, '
                    "a.title, a.publisher, a.published_at, a.url, a.cluster_id")
 PASSAGE_FROM = "chunks c JOIN articles a ON a.id=c.article_id"
+_END = 2**62  # past any code-point offset
 
 
 @dataclass(frozen=True)
@@ -153,10 +154,12 @@ class ArticleReads:
         return [Sentence(*r) for r in self.db.query('SELECT seq, start, "end", text FROM sentences WHERE article_id=? ORDER BY seq',
                                                     (article_id,))]
 
-    def entities(self, article_id: str) -> list[Entity]:
-        """The article's entities in text order (by start, then end and label)."""
-        return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? '
-                                                  'ORDER BY start, "end", label', (article_id,))]
+    def entities(self, article_id: str, start: int = 0, end: int | None = None) -> list[Entity]:
+        """The article's entities in text order (by start, then end and label); with ``start``/``end``, only those
+        beginning inside ``[start, end)`` (the primary key's range: a question reads the passages it weighs, not
+        a long article's every entity)."""
+        return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? AND start>=? '
+                                                  'AND start<? ORDER BY start, "end", label', (article_id, start, _END if end is None else end))]
 
     def untagged_articles(self, limit: int) -> list[str]:
         """Up to ``limit`` ids of articles stored before entities were (schema version 1), oldest first."""

@@ -34,5 +34,6 @@ class ClusterCollapser:
             if top_k is not None and len(kept) >= top_k:
                 break
         members = self.store.clusters(p.stored.cluster_id for p in kept if p.stored.cluster_id)
-        return {"passages": Passages(dataclasses.replace(p, copies=tuple(a for a in members.get(p.stored.cluster_id, []) if a != p.article_id))
+        copies = {p.chunk_id: tuple(a for a in members.get(p.stored.cluster_id, []) if a != p.article_id) for p in kept}
+        return {"passages": Passages(dataclasses.replace(p, copies=copies[p.chunk_id]) if copies[p.chunk_id] != p.copies else p
                                      for p in kept)}

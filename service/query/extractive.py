@@ -191,7 +191,8 @@ class ExtractiveAnswerer:
             by_article.setdefault(c.passage.article_id, []).append(c)
         new: dict[str, bool] = {}  # entity text -> whether it says something the question does not
         for article, group in by_article.items():
-            entities = self.store.entities(article)  # by start
+            entities = self.store.entities(article, min(c.sentence.start for c in group),
+                                           max(c.sentence.end for c in group))  # by start
             starts = [e.start for e in entities]
             for c in group:
                 inside = [e for e in entities[bisect_left(starts, c.sentence.start):bisect_left(starts, c.sentence.end)]

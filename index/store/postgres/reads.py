@@ -35,10 +35,11 @@ class PostgresReads(ArticleReads):
                              [after or "", *params, limit])
         return [ArticleSummary(*r) for r in rows]
 
-    def entities(self, article_id: str) -> list[Entity]:
-        """The article's entities in text order (by start, then end and label, byte by byte)."""
-        return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? '
-                                                  'ORDER BY start, "end", label COLLATE "C"', (article_id,))]
+    def entities(self, article_id: str, start: int = 0, end: int | None = None) -> list[Entity]:
+        """As :meth:`ArticleReads.entities`, labels ordered byte by byte."""
+        return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? AND start>=? '
+                                                  'AND start<? ORDER BY start, "end", label COLLATE "C"',
+                                                  (article_id, start, 2**62 if end is None else end))]
 
     def untagged_articles(self, limit: int) -> list[str]:
         """Always empty: every article of this store was tagged when it was written (there is no older schema to backfill)."""

@@ -64,6 +64,9 @@ def test_entities_are_exact_typed_spans_of_the_sentences_in_text_order(store: Re
         assert article.raw_text[e.start:e.end] == e.text and e.label in LABELS
         assert any(s.start <= e.start < e.end <= s.end for s in sentences), e
     assert {"PERSON", "GPE", "DATE"} <= {e.label for e in entities}
+    middle = sentences[len(sentences) // 2]  # a range reads those that begin inside it, as the whole list holds them
+    assert store.entities(ARTICLE, middle.start, middle.end) == [e for e in entities if middle.start <= e.start < middle.end]
+    assert store.entities(ARTICLE, 0, len(article.raw_text)) == entities and store.entities(ARTICLE, 5, 5) == []
 
 
 def test_unknown_ids_are_absent_not_errors(store: ReadStore) -> None:

@@ -194,6 +194,8 @@ def test_row_ids_are_a_sorted_read_only_set(n: int) -> None:
     assert ids.array().tolist() == sorted(set(drawn.tolist())) and len(ids) == len(set(drawn.tolist()))
     assert all(int(i) in ids for i in drawn[:50]) and 0 not in ids and "1" not in ids
     assert set(ids) == set(drawn.tolist()) and ids == RowIds(drawn.tolist()) and copy.deepcopy(ids) is ids
+    probes = np.array([0, *drawn[:50], 20 * n + 7, *range(1, 60)], dtype=np.int64)  # below, inside, above, between
+    assert ids.isin(probes).tolist() == [int(p) in ids for p in probes] and not RowIds().isin(probes).any()
 
 
 def test_vectors_are_stored_as_float16_and_an_index_from_before_keeps_float32(seed_copy: Path) -> None:
