@@ -25,6 +25,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import xxhash
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ IVFPQ_MIN_VECTORS = 4096  # below this, IVF-PQ cannot train well and Flat is exa
 EXACT_FILTERED = 20_000  # a filter keeping at most this many vectors is searched exactly among them (a few ms)
 FETCH_BATCH = 262_144  # vectors read from the store per step of a build (384 MiB as float32)
 INDEX_FILE, IDS_FILE, META_FILE = "index.faiss", "ids.npy", "meta.json"  # the files of a saved generation's folder
+CHECKSUM = "xxh3_64"  # what meta.json records each file's digest as (older folders: "crc32")
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ class VectorIndex:
         np.save(tmp / IDS_FILE, self.ids)
         meta = {"generation": generation, "index_id": index_id, "index_type": self.index_type, "effective": self.effective_type,
                 "built_with": asdict(self.params),
-                "crc32": {name: _crc32(tmp / name) for name in (INDEX_FILE, IDS_FILE)}}
+                CHECKSUM: {name: _checksum(tmp / name, CHECKSUM) for name in (INDEX_FILE, IDS_FILE)}}
         (tmp / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
         for name in (INDEX_FILE, IDS_FILE, META_FILE):
             with open(tmp / name, "rb") as handle:
@@ -304,8 +306,9 @@ class VectorIndex:
         saved_for = str(meta.get("index_id", ""))
         if index_id is not None and saved_for != index_id:
             raise ValueError(f"it was saved for index {saved_for or '(unknown)'!r}, not this index {index_id!r}")
-        for name, expected in meta["crc32"].items():
-            if _crc32(path / name) != expected:
+        kind = CHECKSUM if CHECKSUM in meta else "crc32"  # folders saved before XXH3 carry CRC-32s
+        for name, expected in meta[kind].items():
+            if _checksum(path / name, kind) != expected:
                 raise ValueError(f"{name} does not match its checksum")
         index = cls(str(meta["index_type"]), dim, params)
         index._index = faiss.read_index(str(path / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC)
@@ -323,14 +326,15 @@ def _training_sample(n: int, nlist: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n, size=min(n, 64 * nlist), replace=False))
 
 
-def _crc32(path: Path) -> int:
-    """CRC-32 of a file, read through a memory map (about 1 GB/s): catches a damaged or truncated vectors file,
-    which FAISS would otherwise load and search as it is."""
+def _checksum(path: Path, kind: str) -> int:
+    """The file's XXH3-64 (or, for folders saved before it, CRC-32), read through a memory map: catches a damaged or
+    truncated vectors file, which FAISS would otherwise load and search as it is. Every worker checks the folder as
+    it starts: XXH3 reads 1.1 GB in 0.15 s where zlib's CRC-32 took 0.58 s (docs/benchmarks.md, cold start)."""
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             return 0
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return zlib.crc32(mapped)
+            return xxhash.xxh3_64_intdigest(mapped) if kind == CHECKSUM else zlib.crc32(mapped)
 
 
 def fsync_dir(path: Path) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from newsdesk.index.vectors import EXACT_FILTERED, IDS_FILE, INDEX_FILE, META_FILE, GroupFilter, IndexParams, VectorIndex
+from newsdesk.index.vectors import CHECKSUM, EXACT_FILTERED, IDS_FILE, INDEX_FILE, META_FILE, GroupFilter, IndexParams, VectorIndex
 
 DIM = 16
 
@@ -66,12 +67,26 @@ def test_a_mapped_index_whose_folder_is_gone_is_rebuilt_from_the_store(tmp_path:
     assert sorted(loaded.ids.tolist()) == ids.tolist() and loaded.search(vectors[180], 1)[0].tolist() == [180]
 
 
-@pytest.mark.parametrize("damage", ["bitflip", "truncated", "ids", "another index"])
-def test_a_damaged_or_foreign_folder_is_refused(tmp_path: Path, damage: str) -> None:
+def _as_saved_before_xxh3(folder: Path) -> None:
+    """Rewrite a folder's meta.json as releases before XXH3 wrote it: CRC-32s under "crc32"."""
+    meta = json.loads((folder / META_FILE).read_text())
+    del meta[CHECKSUM]
+    meta["crc32"] = {name: zlib.crc32((folder / name).read_bytes()) for name in (INDEX_FILE, IDS_FILE)}
+    (folder / META_FILE).write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("saved_by", ["this release", "a release before XXH3"])
+@pytest.mark.parametrize("damage", ["bitflip", "truncated", "ids", "another index", "none"])
+def test_a_damaged_or_foreign_folder_is_refused(tmp_path: Path, damage: str, saved_by: str) -> None:
     index = VectorIndex("flat", DIM)
     index.rebuild(np.arange(100, dtype=np.int64), _vectors(100))
     folder = tmp_path / "vectors-000000002"
     index.save(folder, 2, "mine")
+    if saved_by != "this release":
+        _as_saved_before_xxh3(folder)
+    if damage == "none":  # either kind of checksum is verified and passes
+        assert VectorIndex.load(folder, DIM, index_id="mine")[0].ntotal == 100
+        return
     data = (folder / INDEX_FILE).read_bytes()
     if damage == "bitflip":  # inside the vectors: FAISS itself would load it and search wrong vectors
         middle = len(data) // 2
