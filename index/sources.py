@@ -20,7 +20,6 @@ from pathlib import Path
 from .charset import DecodeError, decode_document
 from .dates import parse_date
 from .fetch import FetchedDocument, FetchOptions, fetch_sources, is_url, url_article_id
-from .pages import read_page
 from .records import Metadata, RawArticle, Skipped
 
 __all__ = ["PAGE_TYPES", "SUFFIX_FORMATS", "article_from_record", "count_inputs", "read_document", "read_jsonl_lines", "read_sources"]
@@ -196,6 +195,8 @@ def read_document(data: bytes, article_id: str, source: str, content_type: str |
 
 
 def _page_article(article_id: str, html: str, source: str, url: str | None) -> RawArticle | Skipped:
+    from .pages import read_page  # trafilatura and lxml: imported by the first web page, not by every server start
+
     page = read_page(html, url=url)
     if not page.text.strip():
         return Skipped(source, "no article text found in the page (trafilatura found no article body)")

@@ -18,7 +18,6 @@ from newsdesk.index.embed import Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import VECTOR_STORAGES, ArticleStore, WriteStore
-from newsdesk.index.store.postgres import PostgresStore, redact
 from newsdesk.index.vectors import IndexParams
 
 from .errors import ConfigError
@@ -145,6 +144,8 @@ class Settings:
         """The index, read-only unless ``writer``: in PostgreSQL when ``database_url`` is set, else under ``data_dir``
         (default: ``data_dir`` of these settings)."""
         if self.database_url:
+            from newsdesk.index.store.postgres import PostgresStore  # psycopg: only when the index is in PostgreSQL
+
             replicas = [u.strip() for u in self.database_replica_urls.split(",") if u.strip()]
             return PostgresStore(self.database_url, data_dir=data_dir or self.data_dir, writer=writer, replica_urls=replicas,
                                  model_name=model_identity(self.embed_precision),
@@ -181,6 +182,8 @@ class Settings:
                 raise ConfigError(f"{PREFIX}CORS_ORIGINS: {origin!r} is not an origin such as https://news.example")
         for name, url in (("database_url", self.database_url), *(("database_replica_urls", u.strip()) for u in self.database_replica_urls.split(","))):
             if url and not url.startswith(("postgresql://", "postgres://")):
+                from newsdesk.index.store.postgres import redact
+
                 raise ConfigError(f"{PREFIX}{name.upper()}: {redact(url)} is not a PostgreSQL URL (postgresql://user@host:port/database)")
         if self.database_replica_urls.strip() and not self.database_url:
             raise ConfigError(f"{PREFIX}DATABASE_REPLICA_URLS needs {PREFIX}DATABASE_URL: replicas are read beside a primary")
