@@ -434,7 +434,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                     break
                 kept.append(draft)
                 passages += len(draft.chunks)
-            writer.run(embedder.run(entities.run(kept)["drafts"])["drafts"])
+            writer.run(embedder.run(kept)["drafts"], tagged=entities.run(kept)["drafts"])
             entities.known.clear()  # those of articles the cleaner skipped or the target cut off
             written += len(kept)
             copies += sum(d.article.id in copy_ids for d in kept)
