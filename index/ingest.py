@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from haystack import Pipeline
 from haystack.core.errors import PipelineRuntimeError
@@ -81,6 +83,17 @@ def ingest(
                         total=total, progress=progress, on_commit=on_commit)
 
 
+def _run(coroutine: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """The pipeline's ``run_async`` to completion, from synchronous code: in this thread, or in a thread of its own
+    when an event loop already runs here (a notebook, Playwright's synchronous API), where ``asyncio.run`` refuses."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-ingest") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def ingest_items(
     items: Iterable[RawArticle | Skipped],
     store: WriteStore,
@@ -113,8 +126,8 @@ def ingest_items(
         if not batch:
             return
         try:
-            result = asyncio.run(pipeline.run_async({"changes": {"articles": list(batch)}},
-                                                    include_outputs_from={"changes", "cleaner", "embedder", "writer"}))
+            result = _run(pipeline.run_async({"changes": {"articles": list(batch)}},
+                                             include_outputs_from={"changes", "cleaner", "embedder", "writer"}))
         except PipelineRuntimeError as exc:
             if isinstance(exc.__cause__, IndexError_):  # the store failed (e.g. a full disk): raised as itself, not wrapped
                 raise exc.__cause__

@@ -95,3 +95,17 @@ def test_jsonl_export_with_metadata(writer: ArticleStore, tmp_path: Path) -> Non
         "Dam breaks in the north", "Example Wire", "2024-03-05", "https://example.org/dam")
     second = writer.article("wire-2")
     assert second.title is None and second.publisher is None and second.published_at is None
+
+
+def test_ingest_works_where_an_event_loop_already_runs(tmp_path: Path, seed_store: ArticleStore) -> None:
+    """The pipeline runs its entity and vector branches with ``run_async``; a caller inside an event loop (a notebook,
+    Playwright's synchronous API) gets the same index as anyone else, not "asyncio.run() cannot be called"."""
+    import asyncio
+
+    async def inside_a_loop() -> list[str]:
+        with open_store(tmp_path / "data", writer=True) as store:
+            return ingest([SEEDS], store, ingest_options(), progress=False).added
+
+    assert sorted(asyncio.run(inside_a_loop())) == sorted(seed_store.article_ids())
+    with open_store(tmp_path / "data") as store:
+        assert all(store.entities(i) == seed_store.entities(i) for i in seed_store.article_ids())
