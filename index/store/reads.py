@@ -19,7 +19,7 @@ __all__ = ["ArticleReads", "ArticleSummary", "IndexCounts", "PassageCalendar"]
 PASSAGE_COLUMNS = ('c.rowid, c.id, c.article_id, c.seq, c.start, c."end", c.text, c.first_sentence, c.last_sentence, c.n_tokens, '
                    "a.title, a.publisher, a.published_at, a.url, a.cluster_id")
 PASSAGE_FROM = "chunks c JOIN articles a ON a.id=c.article_id"
-_END = 2**62  # past any code-point offset
+PAST_ANY_OFFSET = 2**62  # an end beyond any code-point offset: "to the end of the text" in a range query
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class ArticleReads:
         beginning inside ``[start, end)`` (the primary key's range: a question reads the passages it weighs, not
         a long article's every entity)."""
         return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? AND start>=? '
-                                                  'AND start<? ORDER BY start, "end", label', (article_id, start, _END if end is None else end))]
+                                                  'AND start<? ORDER BY start, "end", label', (article_id, start, PAST_ANY_OFFSET if end is None else end))]
 
     def untagged_articles(self, limit: int) -> list[str]:
         """Up to ``limit`` ids of articles stored before entities were (schema version 1), oldest first."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ...entities import Entity
-from ..reads import ArticleReads, ArticleSummary, IndexCounts, article_filters
+from ..reads import PAST_ANY_OFFSET, ArticleReads, ArticleSummary, IndexCounts, article_filters
 from ..vectorfiles import PASSAGE_SLOT
 from .connection import PostgresDatabase
 
@@ -39,7 +39,7 @@ class PostgresReads(ArticleReads):
         """As :meth:`ArticleReads.entities`, labels ordered byte by byte."""
         return [Entity(*r) for r in self.db.query('SELECT start, "end", label, text FROM entities WHERE article_id=? AND start>=? '
                                                   'AND start<? ORDER BY start, "end", label COLLATE "C"',
-                                                  (article_id, start, 2**62 if end is None else end))]
+                                                  (article_id, start, PAST_ANY_OFFSET if end is None else end))]
 
     def untagged_articles(self, limit: int) -> list[str]:
         """Always empty: every article of this store was tagged when it was written (there is no older schema to backfill)."""
