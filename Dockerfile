@@ -35,10 +35,10 @@ RUN pip install pip==26.3 \
 COPY index ./index
 COPY service ./service
 COPY prompts ./prompts
-# Then the embedding model's ONNX Runtime files (int8 and fp32), built from the bundled weights into the image.
+# Then the embedding model's ONNX Runtime files (every precision), built from the bundled weights into the image.
 RUN pip install --no-deps . \
- && python -c "from newsdesk.service.config import Settings; from newsdesk.index.onnx_model import model_file; \
-[model_file(Settings.from_env().model_cache_dir, p) for p in ('int8', 'fp32')]"
+ && python -c "from newsdesk.service.config import Settings; from newsdesk.index.onnx_model import PRECISIONS, model_file; \
+[model_file(Settings.from_env().model_cache_dir, p) for p in PRECISIONS]"
 
 COPY seeds ./seeds
 COPY docker-entrypoint.sh ./

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from .onnx_model import PRECISIONS, max_tokens, model_file, weights_dir
 
-__all__ = ["DIM", "MODEL_NAME", "Embedder", "embed_key", "model_identity", "passage_input", "precision_of", "same_model"]
+__all__ = ["DIM", "MODEL_NAME", "PRECISIONS", "Embedder", "embed_key", "model_identity", "passage_input", "precision_of", "same_model"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 QUERY_CACHE_SIZE = 4096  # questions whose vectors an embedder keeps (1.5 KiB each)
+BACKGROUND_NICENESS = 5  # a background embedder's threads (see Embedder): measured in docs/benchmarks.md
 
 
 def model_identity(precision: str) -> str:
@@ -60,16 +63,25 @@ class Embedder:
 
     dim = DIM
 
-    def __init__(self, precision: str, cache_dir: Path, threads: int | None = None, spinning: bool = True) -> None:
-        """``spinning``: ONNX Runtime's threads busy-wait between operators (faster alone; off when other work,
-        such as ingest's entity tagging, shares the cores)."""
+    def __init__(self, precision: str, cache_dir: Path, threads: int | None = None, runs: int = 1,
+                 background: bool = False) -> None:
+        """``threads``: ONNX Runtime threads of one forward pass (None: one per core). ``runs``: texts embedded
+        at once, each on a thread of its own (ingest passes one thread per run and one run per core: a
+        one-thread pass wastes nothing on synchronising two threads over one short text; same vectors).
+        ``background``: the model shares the cores with work that must not wait for it (ingest's entity
+        tagger, a server's questions): its threads never busy-wait and, where the system allows, run
+        at a lower priority."""
+        if runs < 1:
+            raise ValueError(f"runs must be at least 1, got {runs}")
         self.model_name = model_identity(precision)
         self.precision = precision
         self.cache_dir = Path(cache_dir)
         self.threads = threads
-        self.spinning = spinning
+        self.runs = runs
+        self.background = background
         self._session = None
         self._tokenizer = None
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.embed_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_query)
 
@@ -93,19 +105,29 @@ class Embedder:
             options = onnxruntime.SessionOptions()
             if self.threads:
                 options.intra_op_num_threads = self.threads
-            if not self.spinning:
+            if self.background:
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             path = model_file(self.cache_dir, self.precision)
             self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self._tokenizer = tokenizer
+            if self.runs > 1 or self.background:  # one session: ONNX Runtime runs concurrent calls, each on its caller's thread
+                self._pool = ThreadPoolExecutor(self.runs, thread_name_prefix="embed",
+                                                initializer=_lower_priority if self.background else None)
 
     def _token_states(self, texts: list[str]) -> Iterator[tuple[int, np.ndarray, list[tuple[int, int]]]]:
-        """Per text: its index, its token states and their character offsets (special tokens at ``(0, 0)``)."""
+        """Per text, in order: its index, its token states and their character offsets (special tokens at ``(0, 0)``)."""
         self.warm_up()
-        for i, encoding in enumerate(self._tokenizer.encode_batch(texts)):
-            ids = np.asarray([encoding.ids], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            yield i, self._session.run(None, feed)[0][0], encoding.offsets
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = [encoding.ids for encoding in encodings]
+        states = self._pool.map(self._forward, ids) if self._pool is not None else map(self._forward, ids)
+        for i, (encoding, tokens) in enumerate(zip(encodings, states)):
+            yield i, tokens, encoding.offsets
+
+    def _forward(self, token_ids: list[int]) -> np.ndarray:
+        """One text's token states: one text per pass, so nothing is padded and no text's vector depends on another's."""
+        ids = np.asarray([token_ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        return self._session.run(None, feed)[0][0]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One L2-normalized float32 row per text."""
@@ -138,6 +160,14 @@ class Embedder:
             for (i, j, _), vector in zip(orphans, alone):
                 sentences[i][j] = vector
         return _normalized(passages), [_normalized(rows) for rows in sentences]
+
+
+def _lower_priority() -> None:
+    """Let other work of the process go first on this thread's core (Linux schedules threads one by one)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    except (AttributeError, OSError):  # no per-thread priorities here: the threads still run, unprioritised
+        pass
 
 
 def _normalized(rows: np.ndarray) -> np.ndarray:

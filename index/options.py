@@ -19,6 +19,7 @@ class IngestOptions:
     near_duplicate_threshold: float  # estimated Jaccard similarity that makes two articles one story
     model_cache_dir: Path  # where the embedding model's ONNX files are built (index.onnx_model)
     ner_batch_size: int  # sentences per spaCy batch when tagging entities
+    embed_runs: int  # texts the embedding model runs at once, one thread each
     batch_articles: int  # most articles per committed write
     batch_chars: int  # most characters of text per committed write
     max_article_bytes: int  # larger articles are skipped with a reason

@@ -178,13 +178,15 @@ class ChunkEmbedder(StoreComponent):
     """Embeds every chunk whose input was never embedded before (here, or on the Ray cluster at ``ray_address``);
     reuses stored vectors otherwise."""
 
-    def __init__(self, store: WriteStore, cache_dir: str, ray_address: str) -> None:
+    def __init__(self, store: WriteStore, cache_dir: str, ray_address: str, runs: int = 1) -> None:
+        """``runs``: texts embedded at once, one thread each, behind the entity tagger (see ``Embedder``)."""
         self.store = _require_store(store)
         self.cache_dir = str(cache_dir)
         self.ray_address = ray_address
+        self.runs = runs
         precision = precision_of(store.model_name)
-        self._embedder: Embedder | RayEmbedder = (RayEmbedder(ray_address, precision, Path(cache_dir)) if ray_address
-                                                  else Embedder(precision=precision, cache_dir=Path(cache_dir), spinning=False))
+        self._embedder: Embedder | RayEmbedder = (RayEmbedder(ray_address, precision, Path(cache_dir)) if ray_address else
+                                                  Embedder(precision=precision, cache_dir=Path(cache_dir), threads=1, runs=runs, background=True))
 
     def warm_up(self) -> None:
         self._embedder.warm_up()
@@ -248,7 +250,8 @@ def build_ingest_pipeline(store: WriteStore, options: IngestOptions) -> Pipeline
     pipeline.add_component("dedupe", NearDuplicateClusterer(store, threshold=options.near_duplicate_threshold))
     pipeline.add_component("chunker", SentenceChunker(max_tokens=options.max_tokens, overlap_tokens=options.overlap_tokens))
     pipeline.add_component("entities", EntityRecognizer(batch_size=options.ner_batch_size))
-    pipeline.add_component("embedder", ChunkEmbedder(store, cache_dir=options.model_cache_dir, ray_address=options.ray_address))
+    pipeline.add_component("embedder", ChunkEmbedder(store, cache_dir=options.model_cache_dir, ray_address=options.ray_address,
+                                                             runs=options.embed_runs))
     pipeline.add_component("writer", ArticleWriter(store))
     pipeline.connect("changes.articles", "cleaner.articles")
     pipeline.connect("cleaner.drafts", "metadata.drafts")

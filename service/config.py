@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from limits import parse_many
-from newsdesk.index.embed import Embedder, model_identity, precision_of
+from newsdesk.index.embed import PRECISIONS, Embedder, model_identity, precision_of
 from newsdesk.index.fetch import FetchOptions
 from newsdesk.index.options import IngestOptions
 from newsdesk.index.store import VECTOR_STORAGES, ArticleStore, WriteStore
@@ -61,8 +61,9 @@ class Settings:
     chunk_overlap_tokens: int = _setting(48, "Whole sentences up to this many tokens are repeated at the start of the next chunk.", minimum=0)
     near_duplicate_threshold: float = _setting(0.8, "Estimated Jaccard similarity (MinHash, 5-word shingles) above which two articles are copies of one story.", minimum=0.01)
     embed_threads: int = _setting(0, "Threads of the embedding model in each process (ONNX Runtime); 0: one per core, and `newsdesk serve` gives each worker its share of the cores.", minimum=0)
-    embed_precision: str = _setting("int8", "Embedding model weights for a new index, run by ONNX Runtime: `int8` (dynamic quantisation, the model 1.8 times as fast; retrieval quality in docs/benchmarks.md) or `fp32`. An existing index keeps the precision it was built with.", ("int8", "fp32"))
+    embed_precision: str = _setting("int8", "Embedding model weights for a new index, run by ONNX Runtime: `int8-attention` (dynamic quantisation of every matrix product, attention's too), `int8` (all but attention's: the model 1.8 times as fast as fp32) or `fp32`; speed and retrieval quality in docs/benchmarks.md. An existing index keeps the precision it was built with.", PRECISIONS)
     model_cache_dir: Path = _setting(Path("~/.cache/newsdesk"), "Folder where the embedding model's ONNX files are built from the bundled weights on first use (a few seconds, once).")
+    ingest_embed_runs: int = _setting(0, "Texts the embedding model runs at once during ingest, each on one thread at a lower priority than the entity tagger beside it; 0: one per core.", minimum=0)
     ner_batch_size: int = _setting(256, "Sentences per batch of the entity tagger (spaCy `en_core_web_sm`, NER only) at ingest.", minimum=1)
     ingest_batch_articles: int = _setting(256, "Most articles per committed write during ingest.", minimum=1)
     ingest_batch_chars: int = _setting(200_000, "Most characters of article text per committed write (one batch is embedded together).", minimum=1)
@@ -131,7 +132,7 @@ class Settings:
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(max_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap_tokens,
                              near_duplicate_threshold=self.near_duplicate_threshold, model_cache_dir=self.model_cache_dir.expanduser(),
-                             ner_batch_size=self.ner_batch_size,
+                             ner_batch_size=self.ner_batch_size, embed_runs=self.ingest_embed_runs or _cores(),
                              batch_articles=self.ingest_batch_articles, batch_chars=self.ingest_batch_chars,
                              max_article_bytes=self.max_article_bytes, ray_address=self.ray_address)
 
@@ -165,7 +166,7 @@ class Settings:
 
     def for_worker(self) -> "Settings":
         """These settings in one of ``workers`` server processes: its share of the cores for the model, unless set."""
-        share = max(1, (os.cpu_count() or 1) // self.workers)
+        share = max(1, _cores() // self.workers)
         return self if self.embed_threads else dataclasses.replace(self, embed_threads=share)
 
     def validate(self) -> None:
@@ -215,3 +216,11 @@ def settings_table() -> list[tuple[str, str, str]]:
     """``(variable, default, help)`` for every setting: the README documents exactly these."""
     return [(PREFIX + f.name.upper(), str(f.default).lower() if isinstance(f.default, bool) else str(f.default), f.metadata["help"])
             for f in dataclasses.fields(Settings)]
+
+
+def _cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

@@ -30,6 +30,17 @@ def test_int8_quantises_the_matrix_products() -> None:
     assert model_file(cache, "int8").stat().st_size < 0.8 * model_file(cache, "fp32").stat().st_size
 
 
+def test_int8_attention_quantises_the_attention_projections_too() -> None:
+    import onnx
+
+    cache = DEFAULTS.model_cache_dir.expanduser()
+    plain = [node.op_type for node in onnx.load(str(model_file(cache, "int8"))).graph.node]
+    attention = [node.op_type for node in onnx.load(str(model_file(cache, "int8-attention"))).graph.node]
+    assert plain.count("Attention") == 6 and "QAttention" not in plain  # one per layer, float
+    assert attention.count("QAttention") == 6 and "Attention" not in attention
+    assert model_file(cache, "int8-attention") != model_file(cache, "int8")
+
+
 def test_an_unknown_precision_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="precision"):
         model_file(tmp_path, "int4")
