@@ -33,9 +33,11 @@ from werkzeug.wsgi import ClosingIterator
 from ..config import Settings
 from ..metrics import MULTIPROC_ENV, REQUEST_SECONDS, REQUESTS, use_multiprocess_dir
 
-__all__ = ["ENVIRON_KEY", "REQUEST_ID_HEADER", "UNMATCHED", "GunicornLogger", "JsonLines", "gunicorn_options", "install_observability",
+__all__ = ["ENVIRON_KEY", "REQUEST_ID_HEADER", "UNMATCHED", "GunicornLogger", "JsonLines", "drop_stale_metrics", "gunicorn_options", "install_observability",
            "json_handler"]
 
+METRICS_PREFIX = "newsdesk-metrics-"  # a server's own temporary metrics directory (gunicorn_options)
+OWNER_FILE = "owner.pid"
 REQUEST_ID_HEADER = "X-Request-ID"
 ENVIRON_KEY = "newsdesk.request_id"
 _RULE_KEY = "newsdesk.rule"
@@ -147,13 +149,37 @@ class GunicornLogger(Logger):
             "remote_addr": environ.get("REMOTE_ADDR"), "user_agent": environ.get("HTTP_USER_AGENT")})
 
 
+def drop_stale_metrics(folder: Path) -> list[Path]:
+    """Remove the temporary metrics directories in ``folder`` whose server is gone; returns them.
+
+    Each names its server's process in :data:`OWNER_FILE`; one without that file, or whose process is alive
+    (or belongs to another user), is left alone.
+    """
+    dropped = []
+    for directory in folder.glob(f"{METRICS_PREFIX}*"):
+        try:
+            owner = int((directory / OWNER_FILE).read_text(encoding="ascii"))
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+            dropped.append(directory)
+        except (OSError, ValueError):  # no owner file, unreadable, or a live process of another user
+            continue
+    return dropped
+
+
 def gunicorn_options() -> dict[str, Any]:
     """What ``newsdesk serve`` adds to gunicorn's settings: JSON logs, and metrics the workers share.
 
-    The metrics directory is ``PROMETHEUS_MULTIPROC_DIR`` if set, else a temporary one removed on exit.
+    The metrics directory is ``PROMETHEUS_MULTIPROC_DIR`` if set, else a temporary one removed on exit; one left
+    by a server that could not exit (SIGKILL, the OOM killer) is removed by the next start (:func:`drop_stale_metrics`).
     """
     given = os.environ.get(MULTIPROC_ENV)
-    directory = Path(given or tempfile.mkdtemp(prefix="newsdesk-metrics-"))
+    if not given:
+        drop_stale_metrics(Path(tempfile.gettempdir()))
+    directory = Path(given or tempfile.mkdtemp(prefix=METRICS_PREFIX))
+    if not given:
+        (directory / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")  # gunicorn's master: this process
 
     def share_metrics(server: Any) -> None:
         use_multiprocess_dir(directory)

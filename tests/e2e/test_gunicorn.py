@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.servers import newsdesk_server
+from tests.servers import newsdesk_process, newsdesk_server
 
 
 def test_served_answers_cite_the_served_originals(seed_copy: Path, tmp_path: Path) -> None:
@@ -53,3 +54,24 @@ def test_two_workers_write_json_lines_with_request_ids_and_share_their_metrics(s
     # Scrapes answered by different workers all counted every worker's requests: the samples are shared.
     assert len({line["process"] for line in access if line["path"] == "/metrics"}) == 2
     assert "sk-client-secret" not in log.read_text()
+
+
+def test_a_killed_servers_metrics_are_removed_by_the_next_start(seed_copy: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graceful stop removes the server's temporary metrics directory; SIGKILL cannot, so the next start does."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # the servers' temporary folder (their environment is this one's)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with newsdesk_process(seed_copy, tmp_path / "first.log") as (_, first):
+        [killed] = temp.glob("newsdesk-metrics-*")
+        assert (killed / "owner.pid").read_text() == str(first.pid)
+        first.kill()
+        first.wait()
+    foreign = temp / "newsdesk-metrics-foreign"  # not a server's (no owner file): left alone
+    foreign.mkdir()
+    assert killed.exists()
+    with newsdesk_process(seed_copy, tmp_path / "second.log") as (_, second):
+        [own] = [d for d in temp.glob("newsdesk-metrics-*") if d != foreign]
+        assert own != killed and (own / "owner.pid").read_text() == str(second.pid)
+    assert list(temp.glob("newsdesk-metrics-*")) == [foreign]  # the first by the second's start, the second by its stop
