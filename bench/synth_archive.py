@@ -406,7 +406,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         chunker = SentenceChunker(max_tokens=options.max_tokens, overlap_tokens=options.overlap_tokens)
         entities = BenchGeneratedEntities()
         if args.vectors == "model":
-            embedder: ChunkEmbedder | BenchHashedEmbedder = ChunkEmbedder(store, cache_dir=str(options.model_cache_dir), ray_address=options.ray_address)
+            embedder: ChunkEmbedder | BenchHashedEmbedder = ChunkEmbedder(store, cache_dir=str(options.model_cache_dir), ray_address=options.ray_address,
+                                                                          runs=options.embed_runs)
             embedder.warm_up()
         else:
             embedder = BenchHashedEmbedder(args.seed, store.dim)
