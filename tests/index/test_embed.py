@@ -85,7 +85,7 @@ def test_a_background_embedder_runs_at_a_lower_priority_and_never_spins() -> Non
     assert embedder._session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     in_pool = embedder._pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
-    assert in_pool == own + 5  # the calling thread (the pipeline's, a server's) keeps its own
+    assert in_pool == min(own + 5, 19)  # (19: the lowest priority there is) the calling thread (the pipeline's, a server's) keeps its own
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
     with pytest.raises(ValueError, match="runs"):
         Embedder(precision="int8", cache_dir=DEFAULTS.model_cache_dir.expanduser(), runs=0)
