@@ -178,17 +178,14 @@ def _run_encode(inputs_file: str, mode: str) -> dict:
         return _run_raw_fp32(texts, RAW_BATCH, loads)
     with s.open_store(Path(payload["data_dir"])) as store:
         embedder = s.embedder(store)
+    if mode == "ingest-runs":  # the model as ingest runs it (index.pipeline.ChunkEmbedder), not as a server does
+        embedder = Embedder(precision=embedder.precision, cache_dir=embedder.cache_dir, threads=1,
+                            runs=s.ingest_options().embed_runs, background=True)
     embedder.warm_up()
     cpu = _cpu()
     started = time.perf_counter()
-    if mode == "all":
-        n = len(embedder.embed([text for group in groups for text, _ in group]))
-    elif mode == "ingest-runs":
-        embedder = Embedder(precision=embedder.precision, cache_dir=embedder.cache_dir, threads=1,
-                            runs=s.ingest_options().embed_runs, background=True)
-        embedder.warm_up()
-        cpu, started = _cpu(), time.perf_counter()
-        n = len(embedder.embed([text for group in groups for text, _ in group]))
+    if mode in ("all", "ingest-runs"):
+        n = len(embedder.embed(texts))
     elif mode == "grouped":
         n = sum(len(embedder.embed([text for text, _ in group])) for group in groups)
     elif mode == "passages":
@@ -197,7 +194,7 @@ def _run_encode(inputs_file: str, mode: str) -> dict:
         raise ValueError(mode)
     seconds = time.perf_counter() - started
     cpu = _cpu() - cpu
-    calls = [[text for group in groups for text, _ in group]] if mode in ("all", "ingest-runs") else [[text for text, _ in g] for g in groups]
+    calls = [texts] if mode in ("all", "ingest-runs") else [[text for text, _ in g] for g in groups]
     return {"seconds": seconds, "cpu_seconds": cpu, "model_load": sum(loads), "chunks": n, "precision": embedder.precision,
             "encode_calls": len(calls), "forward_passes": n, "tokens": sum(len(e.ids) for c in calls for e in embedder._tokenizer.encode_batch(c))}
 

